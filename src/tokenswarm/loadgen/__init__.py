@@ -1,0 +1,1 @@
+"""Load generation on Locust: the only package that imports locust."""

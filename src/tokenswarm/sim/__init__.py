@@ -1,0 +1,1 @@
+"""The simulated OpenAI-compatible inference engine (continuous batching, faults)."""
