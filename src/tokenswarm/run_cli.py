@@ -1,0 +1,148 @@
+"""``tokenswarm run``: one headless load run; without --host, against the built-in simulator.
+
+It checks the target first (one-line errors), then runs Locust as a subprocess with the
+package's locustfile (``--workers N`` adds ``--processes N``: a master plus N workers), so
+everything ``locust -f locustfiles/openai_chat.py`` does, this does too. The results table is
+printed by the results process at the end; files land in ``results/<run_id>/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+from tokenswarm.errors import UserError
+from tokenswarm.loadgen.options import default_run_id
+from tokenswarm.profiles import PROFILE_CHOICES
+
+_DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s?)?$")
+_PASSTHROUGH = (
+    "model",
+    "engine",
+    "input_tokens",
+    "output_tokens",
+    "dataset",
+    "tokenizer",
+    "warmup",
+    "results_dir",
+    "api_key",
+    "seed",
+    "connect_timeout",
+    "first_token_timeout",
+    "idle_timeout",
+)
+
+
+def parse_duration(text: str) -> float:
+    """'90', '90s', '2m', '1h30m' -> seconds; UserError otherwise."""
+    match = _DURATION.match(text.strip())
+    if not text.strip() or match is None or not any(match.groups()):
+        raise UserError(f"invalid duration {text!r} (examples: 30s, 2m, 1h30m)")
+    hours, minutes, seconds = match.groups()
+    return int(hours or 0) * 3600 + int(minutes or 0) * 60 + float(seconds or 0)
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "run",
+        help="one headless load run (default: against the built-in simulated engine)",
+        description="Run streaming load against an OpenAI-compatible server and write "
+        "results/<run_id>/summary.json and requests.csv. Without --host, a simulated "
+        "engine is started on 127.0.0.1 for the duration of the run.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("--host", default="", help="server root URL, e.g. http://127.0.0.1:8000 "
+                   "(default: start the built-in simulator)")
+    p.add_argument("--sim-preset", default="default",
+                   help="simulator preset when no --host is given (tokenswarm sim --list-presets)")
+    p.add_argument("--endpoint", choices=("chat", "completions"), default="chat",
+                   help="/v1/chat/completions or /v1/completions")
+    p.add_argument("-u", "--users", type=int, default=16, help="concurrent streams")
+    p.add_argument("-r", "--spawn-rate", type=float, default=0.0,
+                   help="users started per second (default: all at once)")
+    p.add_argument("-t", "--duration", default="20s", help="run time, e.g. 30s, 5m")
+    p.add_argument("--warmup", type=float, default=5.0,
+                   help="seconds at the start excluded from metrics")
+    p.add_argument("--workers", type=int, default=0,
+                   help="worker processes (0: one process; N: a master + N workers)")
+    p.add_argument("--model", default="", help="model id (default: first of /v1/models)")
+    p.add_argument("--engine", default="auto", choices=PROFILE_CHOICES, help="engine profile")
+    p.add_argument("--input-tokens", type=int, default=128, help="prompt tokens")
+    p.add_argument("--output-tokens", type=int, default=128, help="output tokens per request")
+    p.add_argument("--dataset", default="synthetic", help="synthetic, FILE.jsonl or ShareGPT FILE.json")
+    p.add_argument("--tokenizer", default="", help="tokenizer.json or model directory")
+    p.add_argument("--run-id", default="", help="default: a timestamp (or $TOKENSWARM_RUN_ID)")
+    p.add_argument("--results-dir", default="results", help="parent of results/<run_id>/")
+    p.add_argument("--api-key", default=os.environ.get("OPENAI_API_KEY", ""),
+                   help="bearer token (default: $OPENAI_API_KEY)")
+    p.add_argument("--seed", type=int, default=0, help="prompt synthesis seed")
+    p.add_argument("--connect-timeout", type=float, default=10.0, help="s")
+    p.add_argument("--first-token-timeout", type=float, default=300.0, help="s")
+    p.add_argument("--idle-timeout", type=float, default=60.0, help="s")
+    p.add_argument("--stop-timeout", type=float, default=30.0,
+                   help="seconds in-flight requests may finish after the run time")
+    p.set_defaults(func=run)
+
+
+def locust_command(args: argparse.Namespace, host: str, run_id: str) -> list[str]:
+    """The Locust command line for these options."""
+    locustfile = Path(__file__).parent / "loadgen" / "locustfile.py"
+    user_class = "OpenAIChatUser" if args.endpoint == "chat" else "OpenAICompletionsUser"
+    spawn_rate = args.spawn_rate or args.users
+    cmd = [
+        sys.executable, "-m", "locust", "-f", str(locustfile), "--headless",
+        "--host", host, "-u", str(args.users), "-r", f"{spawn_rate:g}",
+        "-t", f"{parse_duration(args.duration):g}s", "--stop-timeout", f"{args.stop_timeout:g}",
+        "--only-summary", "--run-id", run_id,
+    ]
+    if args.workers:
+        cmd += ["--processes", str(args.workers)]
+    for name in _PASSTHROUGH:
+        value = getattr(args, name)
+        if value not in ("", None):
+            cmd += ["--" + name.replace("_", "-"), str(value)]
+    return [*cmd, user_class]
+
+
+def _validate(args: argparse.Namespace) -> None:
+    if args.users < 1:
+        raise UserError("--users must be at least 1")
+    if args.workers < 0:
+        raise UserError("--workers must be >= 0")
+    if parse_duration(args.duration) <= args.warmup:
+        raise UserError(f"--duration {args.duration} leaves nothing after --warmup {args.warmup:g} s")
+
+
+def run(args: argparse.Namespace) -> int:
+    from tokenswarm.preflight import check_target
+    from tokenswarm.sim.process import SimProcess, SimProcessError
+    from tokenswarm.tokenizer import resolve_tokenizer_file
+
+    _validate(args)
+    if args.tokenizer:
+        resolve_tokenizer_file(args.tokenizer)
+    run_id = args.run_id or default_run_id()
+    with ExitStack() as stack:
+        host = args.host
+        if not host:
+            try:
+                sim = stack.enter_context(SimProcess("--preset", args.sim_preset))
+            except SimProcessError as exc:
+                raise UserError(str(exc).splitlines()[0]) from None
+            host = sim.url
+            print(f"tokenswarm: simulated engine (preset {args.sim_preset}) at {host}", flush=True)
+        check_target(host, args.model, args.api_key)
+        cmd = locust_command(args, host, run_id)
+        print(f"tokenswarm: run {run_id}: {args.users} users for {args.duration} "
+              f"(warm-up {args.warmup:g} s) against {host}", flush=True)
+        code = subprocess.call(cmd, env={**os.environ, "TOKENSWARM_RUN_ID": run_id})
+    summary = Path(args.results_dir) / run_id / "summary.json"
+    if not summary.is_file():
+        raise UserError(f"the run wrote no {summary} (Locust exited with status {code})")
+    return code

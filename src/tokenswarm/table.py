@@ -1,0 +1,63 @@
+"""A readable terminal table of a run's summary.json."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_ROWS = (
+    ("TTFT", "ttft_ms"),
+    ("ITL", "itl_ms"),
+    ("TPOT", "tpot_ms"),
+    ("E2E", "e2e_ms"),
+    ("chunk gap", "chunk_gap_ms"),
+)
+_COLS = ("count", "mean", "p50", "p90", "p95", "p99", "p99.9", "max")
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, int):
+        return str(value)
+    return f"{value:.2f}" if value < 1000 else f"{value:.0f}"
+
+
+def format_summary(summary: dict[str, Any], run_dir: str | None = None) -> str:
+    """Latency percentiles (ms), throughput, request counts and errors, one block each."""
+    req = summary["requests"]
+    thr = summary["throughput"]
+    tok = summary["tokens"]
+    lines = [
+        f"tokenswarm results: run {summary['run_id']}  "
+        f"(window {summary['window']['seconds']:.1f} s, warm-up {summary['window']['warmup_s']:.1f} s"
+        " excluded)",
+        f"{'metric (ms)':<12}" + "".join(f"{c:>10}" for c in _COLS),
+    ]
+    for label, key in _ROWS:
+        stats = summary["metrics"][key]
+        lines.append(f"{label:<12}" + "".join(f"{_fmt(stats[c]):>10}" for c in _COLS))
+    lines.append(
+        f"throughput: output {thr['output_tps']:.1f} tok/s, total {thr['total_tps']:.1f} tok/s, "
+        f"{thr['rps']:.2f} req/s"
+    )
+    lines.append(
+        f"requests: sent {req['sent']}, ok {req['ok']}, failed {req['failed']}, "
+        f"interrupted at stop {req['interrupted']}, warm-up excluded {req['warmup_excluded']}"
+    )
+    if summary["errors"]:
+        lines.append("errors: " + ", ".join(f"{k} {v}" for k, v in summary["errors"].items()))
+    if tok["short_outputs"]:
+        lines.append(
+            f"warning: {tok['short_outputs']} responses were shorter than the requested output "
+            "tokens (the server stopped early: use an engine profile that forces length)"
+        )
+    mismatch = tok["prompt_tokens_mismatch"]
+    if mismatch["requests"]:
+        lines.append(
+            f"note: usage.prompt_tokens differed from the intended input length in "
+            f"{mismatch['requests']} requests (mean |diff| {mismatch['mean_abs_diff']:.1f} tokens;"
+            " chat templates add tokens)"
+        )
+    if run_dir:
+        lines.append(f"results: {run_dir}")
+    return "\n".join(lines)
