@@ -113,7 +113,7 @@ class Collector:
 
     def _add_token_times(self, record: RequestRecord) -> None:
         buckets = self.output_token_buckets
-        for wall_ns, tokens in zip(record.chunk_wall_ns, record.chunk_tokens):
+        for wall_ns, tokens in zip(record.chunk_wall_ns, record.chunk_tokens, strict=True):
             buckets[wall_ns // BUCKET_NS] += tokens
 
     def drain(self) -> dict[str, Any]:

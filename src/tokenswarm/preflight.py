@@ -37,21 +37,27 @@ def auth_headers(api_key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {api_key}"} if api_key else {}
 
 
-def check_target(base_url: str, model: str = "", api_key: str = "", timeout_s: float = 10.0) -> Target:
+def check_target(
+    base_url: str, model: str = "", api_key: str = "", timeout_s: float = 10.0
+) -> Target:
     """Query ``/v1/models``; return the model to use (the given one, or the first served)."""
     base_url = normalize_base_url(base_url)
     url = f"{base_url}/v1/models"
     try:
         resp = requests.get(url, headers=auth_headers(api_key), timeout=timeout_s)
     except requests.exceptions.Timeout:
-        raise UserError(f"{base_url} did not answer GET /v1/models within {timeout_s:g} s") from None
+        raise UserError(
+            f"{base_url} did not answer GET /v1/models within {timeout_s:g} s"
+        ) from None
     except requests.exceptions.ConnectionError as exc:
         reason = "connection refused" if "refused" in str(exc).lower() else "unreachable"
         raise UserError(
             f"cannot reach {base_url}: {reason} (is the server running? check --host)"
         ) from None
     if resp.status_code in (401, 403):
-        raise UserError(f"{base_url} rejected the request (HTTP {resp.status_code}): check --api-key")
+        raise UserError(
+            f"{base_url} rejected the request (HTTP {resp.status_code}): check --api-key"
+        )
     try:
         payload = resp.json() if resp.ok else None
     except ValueError:

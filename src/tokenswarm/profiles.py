@@ -40,7 +40,7 @@ PROFILES: dict[str, EngineProfile] = {
     for p in (
         EngineProfile("vllm", "vLLM: ignore_eos + min_tokens, continuous usage stats", True, True),
         EngineProfile("sglang", "SGLang: ignore_eos + min_tokens", True, False),
-        EngineProfile("xinference", "Xinference: max_tokens only (no length forcing)", False, False),
+        EngineProfile("xinference", "Xinference: max_tokens only, no length forcing", False, False),
         EngineProfile("openai", "any OpenAI-compatible server: max_tokens only", False, False),
     )
 }

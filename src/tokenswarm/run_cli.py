@@ -9,6 +9,7 @@ printed by the results process at the end; files land in ``results/<run_id>/``.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import subprocess
@@ -20,6 +21,7 @@ from typing import Any
 from tokenswarm.errors import UserError
 from tokenswarm.loadgen.options import default_run_id
 from tokenswarm.profiles import PROFILE_CHOICES
+from tokenswarm.table import format_summary
 
 _DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s?)?$")
 _PASSTHROUGH = (
@@ -75,7 +77,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--engine", default="auto", choices=PROFILE_CHOICES, help="engine profile")
     p.add_argument("--input-tokens", type=int, default=128, help="prompt tokens")
     p.add_argument("--output-tokens", type=int, default=128, help="output tokens per request")
-    p.add_argument("--dataset", default="synthetic", help="synthetic, FILE.jsonl or ShareGPT FILE.json")
+    p.add_argument("--dataset", default="synthetic",
+                   help="synthetic, FILE.jsonl or ShareGPT FILE.json")
     p.add_argument("--tokenizer", default="", help="tokenizer.json or model directory")
     p.add_argument("--run-id", default="", help="default: a timestamp (or $TOKENSWARM_RUN_ID)")
     p.add_argument("--results-dir", default="results", help="parent of results/<run_id>/")
@@ -116,7 +119,9 @@ def _validate(args: argparse.Namespace) -> None:
     if args.workers < 0:
         raise UserError("--workers must be >= 0")
     if parse_duration(args.duration) <= args.warmup:
-        raise UserError(f"--duration {args.duration} leaves nothing after --warmup {args.warmup:g} s")
+        raise UserError(
+            f"--duration {args.duration} leaves nothing after --warmup {args.warmup:g} s"
+        )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -141,8 +146,12 @@ def run(args: argparse.Namespace) -> int:
         cmd = locust_command(args, host, run_id)
         print(f"tokenswarm: run {run_id}: {args.users} users for {args.duration} "
               f"(warm-up {args.warmup:g} s) against {host}", flush=True)
-        code = subprocess.call(cmd, env={**os.environ, "TOKENSWARM_RUN_ID": run_id})
-    summary = Path(args.results_dir) / run_id / "summary.json"
-    if not summary.is_file():
-        raise UserError(f"the run wrote no {summary} (Locust exited with status {code})")
+        env = {**os.environ, "TOKENSWARM_RUN_ID": run_id, "TOKENSWARM_PRINT_TABLE": "0"}
+        code = subprocess.call(cmd, env=env)
+    run_dir = Path(args.results_dir) / run_id
+    summary_path = run_dir / "summary.json"
+    if not summary_path.is_file():
+        raise UserError(f"the run wrote no {summary_path} (Locust exited with status {code})")
+    summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    print("\n" + format_summary(summary, str(run_dir)), flush=True)
     return code

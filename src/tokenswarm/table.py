@@ -27,10 +27,10 @@ def format_summary(summary: dict[str, Any], run_dir: str | None = None) -> str:
     req = summary["requests"]
     thr = summary["throughput"]
     tok = summary["tokens"]
+    window = summary["window"]
     lines = [
-        f"tokenswarm results: run {summary['run_id']}  "
-        f"(window {summary['window']['seconds']:.1f} s, warm-up {summary['window']['warmup_s']:.1f} s"
-        " excluded)",
+        f"tokenswarm results: run {summary['run_id']}  (window {window['seconds']:.1f} s, "
+        f"warm-up {window['warmup_s']:.1f} s excluded)",
         f"{'metric (ms)':<12}" + "".join(f"{c:>10}" for c in _COLS),
     ]
     for label, key in _ROWS:

@@ -75,7 +75,12 @@ class WordTokenizer:
 
 
 class HFTokenizer:
-    """A Hugging Face ``tokenizers`` model loaded from ``tokenizer.json``."""
+    """A Hugging Face ``tokenizers`` model loaded from ``tokenizer.json``.
+
+    Beyond the :class:`Tokenizer` protocol it offers ``vocab_size`` (base vocabulary, added
+    tokens excluded) and ``count_batch``: prompt synthesis samples words from the vocabulary
+    and verifies a whole pool of prompts in one parallel call.
+    """
 
     def __init__(self, path: Path) -> None:
         from tokenizers import Tokenizer as _HFTokenizer
@@ -85,6 +90,7 @@ class HFTokenizer:
         except Exception as exc:  # the library raises a bare Exception on a bad file
             raise UserError(f"cannot load tokenizer {path}: {exc}") from exc
         self.name = str(path)
+        self.vocab_size: int = self._tok.get_vocab_size(with_added_tokens=False)
 
     def encode(self, text: str) -> list[int]:
         return list(self._tok.encode(text, add_special_tokens=False).ids)
@@ -94,6 +100,10 @@ class HFTokenizer:
 
     def count(self, text: str) -> int:
         return len(self._tok.encode(text, add_special_tokens=False).ids)
+
+    def count_batch(self, texts: Sequence[str]) -> list[int]:
+        """Token counts of many texts; the library encodes them on all cores."""
+        return [len(e.ids) for e in self._tok.encode_batch(list(texts), add_special_tokens=False)]
 
 
 def resolve_tokenizer_file(path: str | Path) -> Path:

@@ -9,6 +9,7 @@ through ``report_to_master`` and a final ``tokenswarm_final`` message instead.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -104,7 +105,9 @@ class Runtime:
         )
         summary["requests"]["csv_rows"] = run.csv.rows_written
         write_summary(run.run_dir, summary)
-        print("\n" + format_summary(summary, str(run.run_dir)), flush=True)
+        if os.environ.get("TOKENSWARM_PRINT_TABLE", "1") != "0":
+            print("\n" + format_summary(summary, str(run.run_dir)), flush=True)
+        log.info("tokenswarm: results written to %s", run.run_dir)
         return summary
 
 
