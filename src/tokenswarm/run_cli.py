@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from tokenswarm.errors import UserError
-from tokenswarm.loadgen.options import default_run_id
+from tokenswarm.loadgen.options import LoadOptions, default_run_id
 from tokenswarm.profiles import PROFILE_CHOICES
 from tokenswarm.table import format_summary
 
@@ -118,6 +118,7 @@ def _validate(args: argparse.Namespace) -> None:
         raise UserError("--users must be at least 1")
     if args.workers < 0:
         raise UserError("--workers must be >= 0")
+    LoadOptions.from_namespace(args)
     if parse_duration(args.duration) <= args.warmup:
         raise UserError(
             f"--duration {args.duration} leaves nothing after --warmup {args.warmup:g} s"
@@ -151,6 +152,8 @@ def run(args: argparse.Namespace) -> int:
     run_dir = Path(args.results_dir) / run_id
     summary_path = run_dir / "summary.json"
     if not summary_path.is_file():
+        if code:  # Locust (or tokenswarm inside it) already said why
+            return code
         raise UserError(f"the run wrote no {summary_path} (Locust exited with status {code})")
     summary = json.loads(summary_path.read_text(encoding="utf-8"))
     print("\n" + format_summary(summary, str(run_dir)), flush=True)

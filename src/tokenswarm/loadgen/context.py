@@ -36,7 +36,7 @@ def worker_name() -> str:
 class LoadContext:
     """What every user of this process needs to build and send requests."""
 
-    def __init__(self, opts: LoadOptions, host: str) -> None:
+    def __init__(self, opts: LoadOptions, host: str, worker_index: int = 0) -> None:
         self.opts = opts
         self.base_url = normalize_base_url(host)
         target = check_target(self.base_url, opts.model, opts.api_key)
@@ -50,7 +50,8 @@ class LoadContext:
             opts.dataset,
             input_tokens=opts.input_tokens,
             tokenizer=self.tokenizer,
-            seed=opts.seed + os.getpid(),
+            # distinct prompts per worker, reproducible across runs
+            seed=opts.seed * 1000 + worker_index,
         )
         self.worker = worker_name()
         log.info(

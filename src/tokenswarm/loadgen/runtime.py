@@ -53,7 +53,8 @@ class Runtime:
         host = environment.host or environment.parsed_options.host
         if not host:
             raise UserError("no target: pass --host (e.g. --host http://127.0.0.1:8000)")
-        self.context = LoadContext(opts, host)
+        worker_index = int(getattr(environment.runner, "worker_index", 0) or 0)
+        self.context = LoadContext(opts, host, worker_index)
         return self.context
 
     def require_context(self, environment: Any) -> LoadContext:
