@@ -4,8 +4,8 @@ An SSE event is a group of ``data:`` lines ended by a blank line; other fields (
 ``id:``, ``retry:``) and ``:`` comments are ignored. OpenAI-compatible servers put one JSON
 object per event and end with ``data: [DONE]``.
 
-A *token chunk* is an event whose delta carries non-empty ``content`` or ``reasoning_content``
-(chat) or ``text`` (completions). Role-only, usage-only and empty events are not token chunks:
+A *token chunk* is an event whose delta carries non-empty ``content``, ``reasoning_content`` or
+``reasoning`` (chat) or ``text`` (completions). Role-only, usage-only and empty events are not token chunks:
 vLLM sends an empty role chunk before prefill ends (vLLM issue 15106), counting it would
 understate TTFT.
 """
@@ -83,6 +83,13 @@ def decode_event(data: bytes) -> Chunk:
         raise MalformedEvent("invalid JSON in an SSE event") from exc
     if not isinstance(obj, dict):
         raise MalformedEvent("an SSE event is not a JSON object")
+    try:
+        return _chunk_of(obj)
+    except (AttributeError, TypeError, IndexError) as exc:
+        raise MalformedEvent("an SSE event has an unexpected shape") from exc
+
+
+def _chunk_of(obj: dict[str, Any]) -> Chunk:
     error = obj.get("error")
     if error is not None:
         return Chunk(has_token=False, error=_error_of(error))
@@ -99,7 +106,10 @@ def decode_event(data: bytes) -> Chunk:
         finish_reason = choice.get("finish_reason")
         delta = choice.get("delta")
         if delta is not None:
-            has_token = bool(delta.get("content") or delta.get("reasoning_content"))
+            # vLLM renamed reasoning_content to reasoning (vLLM PRs 27752, 33402)
+            has_token = bool(
+                delta.get("content") or delta.get("reasoning_content") or delta.get("reasoning")
+            )
         else:
             has_token = bool(choice.get("text"))
     if not has_token and finish_reason is None and completion_tokens is None:

@@ -17,6 +17,7 @@ Importing this module registers the listeners (locustfiles import it). Flow:
 
 from __future__ import annotations
 
+import gc
 import logging
 import sys
 import time
@@ -86,6 +87,10 @@ def _on_test_start(environment: Any, **_: Any) -> None:
             log.error("tokenswarm: %s", exc)
             runner.quit()
             return
+        # long-lived objects (prompts, tokenizer) leave the collector's scans: shorter GC
+        # pauses while streams are being timed (DESIGN.md section 5)
+        gc.collect()
+        gc.freeze()
     if isinstance(runner, LocalRunner):
         gevent.spawn(_local_flush_loop)
 
