@@ -5,9 +5,9 @@ An SSE event is a group of ``data:`` lines ended by a blank line; other fields (
 object per event and end with ``data: [DONE]``.
 
 A *token chunk* is an event whose delta carries non-empty ``content``, ``reasoning_content`` or
-``reasoning`` (chat) or ``text`` (completions). Role-only, usage-only and empty events are not token chunks:
-vLLM sends an empty role chunk before prefill ends (vLLM issue 15106), counting it would
-understate TTFT.
+``reasoning`` (chat) or ``text`` (completions). Role-only, usage-only and empty events are not
+token chunks: vLLM sends an empty role chunk before prefill ends (vLLM issue 15106), counting
+it would understate TTFT.
 """
 
 from __future__ import annotations
@@ -112,7 +112,7 @@ def _chunk_of(obj: dict[str, Any]) -> Chunk:
             )
         else:
             has_token = bool(choice.get("text"))
-    if not has_token and finish_reason is None and completion_tokens is None:
+    if not has_token and finish_reason is None and completion_tokens is None and not prompt_tokens:
         return NOT_A_TOKEN
     return Chunk(has_token, finish_reason, completion_tokens, prompt_tokens)
 

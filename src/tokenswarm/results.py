@@ -1,7 +1,8 @@
 """The results directory: ``results/<run_id>/summary.json`` and ``requests.csv``.
 
-Throughput formulas over the measurement window ``[measure_from, end]`` (warm-up excluded),
-read from the merged 100 ms token time series (token-time accounting):
+Throughput formulas over the measurement window ``[measure_from, end)`` (warm-up excluded;
+shrunk to 100 ms bucket edges), read from the merged 100 ms token time series (token-time
+accounting):
 
 - ``output_tps = output tokens whose chunks arrived inside the window / window_s``
 - ``total_tps  = output_tps + input tokens of requests started inside the window / window_s``
@@ -77,8 +78,17 @@ class Window:
     def seconds(self) -> float:
         return max(self.end_ns - self.start_ns, 1) / 1e9
 
+    @classmethod
+    def aligned(cls, start_ns: int, end_ns: int) -> Window:
+        """The largest window inside ``[start_ns, end_ns)`` on 100 ms bucket edges, so that
+        bucket sums are exact: no token from before the warm-up end or after the stop."""
+        start = -(-start_ns // BUCKET_NS) * BUCKET_NS
+        end = max(end_ns // BUCKET_NS * BUCKET_NS, start)
+        return cls(start, end)
+
     def total(self, buckets: Counter[int]) -> float:
-        first, last = self.start_ns // BUCKET_NS, (self.end_ns - 1) // BUCKET_NS
+        """Sum of the buckets that start inside the window (exact for an aligned window)."""
+        first, last = -(-self.start_ns // BUCKET_NS), -(-self.end_ns // BUCKET_NS) - 1
         return float(sum(v for k, v in buckets.items() if first <= k <= last))
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import re
 import subprocess
@@ -33,7 +34,6 @@ _PASSTHROUGH = (
     "tokenizer",
     "warmup",
     "results_dir",
-    "api_key",
     "seed",
     "connect_timeout",
     "first_token_timeout",
@@ -101,7 +101,9 @@ def locust_command(args: argparse.Namespace, host: str, run_id: str) -> list[str
     cmd = [
         sys.executable, "-m", "locust", "-f", str(locustfile), "--headless",
         "--host", host, "-u", str(args.users), "-r", f"{spawn_rate:g}",
-        "-t", f"{parse_duration(args.duration):g}s", "--stop-timeout", f"{args.stop_timeout:g}",
+        # Locust takes whole seconds only
+        "-t", f"{math.ceil(parse_duration(args.duration))}s",
+        "--stop-timeout", f"{math.ceil(args.stop_timeout)}s",
         "--only-summary", "--run-id", run_id,
     ]
     if args.workers:
@@ -114,6 +116,8 @@ def locust_command(args: argparse.Namespace, host: str, run_id: str) -> list[str
 
 
 def _validate(args: argparse.Namespace) -> None:
+    if not math.isfinite(args.stop_timeout) or args.stop_timeout < 0:
+        raise UserError("--stop-timeout must be >= 0 seconds")
     if args.users < 1:
         raise UserError("--users must be at least 1")
     if args.workers < 0:
@@ -148,7 +152,15 @@ def run(args: argparse.Namespace) -> int:
         print(f"tokenswarm: run {run_id}: {args.users} users for {args.duration} "
               f"(warm-up {args.warmup:g} s) against {host}", flush=True)
         env = {**os.environ, "TOKENSWARM_RUN_ID": run_id, "TOKENSWARM_PRINT_TABLE": "0"}
-        code = subprocess.call(cmd, env=env)
+        if args.api_key:  # by environment, not argv: other users can read argv in ps
+            env["TOKENSWARM_API_KEY"] = args.api_key
+        child = subprocess.Popen(cmd, env=env)
+        try:
+            code = child.wait()
+        except KeyboardInterrupt:
+            # Ctrl-C reached Locust too: it stops and writes what was measured
+            print("tokenswarm: interrupted, waiting for Locust to write results", flush=True)
+            code = child.wait()
     run_dir = Path(args.results_dir) / run_id
     summary_path = run_dir / "summary.json"
     if not summary_path.is_file():

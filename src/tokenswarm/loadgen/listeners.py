@@ -31,6 +31,7 @@ from locust.runners import LocalRunner, MasterRunner, WorkerRunner
 from tokenswarm.errors import UserError
 from tokenswarm.loadgen.context import worker_name
 from tokenswarm.loadgen.options import LoadOptions, default_run_id, register_arguments
+from tokenswarm.loadgen.progress import progress_loop
 from tokenswarm.loadgen.runtime import RUNTIME
 from tokenswarm.preflight import check_target
 from tokenswarm.tokenizer import resolve_tokenizer_file
@@ -80,6 +81,8 @@ def _on_test_start(environment: Any, **_: Any) -> None:
     runner = environment.runner
     if isinstance(runner, (MasterRunner, LocalRunner)):
         _begin_run(environment)
+        if getattr(environment.parsed_options, "headless", False):
+            gevent.spawn(progress_loop, environment)
     if isinstance(runner, (WorkerRunner, LocalRunner)):
         try:
             RUNTIME.build_context(environment)

@@ -8,6 +8,7 @@ environment variable (``TOKENSWARM_INPUT_TOKENS=256``); precedence is Locust's o
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import socket
 from dataclasses import asdict, dataclass
@@ -83,9 +84,10 @@ class LoadOptions:
             if getattr(self, name) < 1:
                 raise UserError(f"--{name.replace('_', '-')} must be at least 1")
         for name in ("connect_timeout", "first_token_timeout", "idle_timeout"):
-            if getattr(self, name) <= 0:
+            value = getattr(self, name)
+            if not math.isfinite(value) or value <= 0:
                 raise UserError(f"--{name.replace('_', '-')} must be > 0 seconds")
-        if self.warmup < 0:
+        if not math.isfinite(self.warmup) or self.warmup < 0:
             raise UserError("--warmup must be >= 0 seconds")
 
     def snapshot(self) -> dict[str, Any]:

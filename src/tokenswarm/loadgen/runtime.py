@@ -94,7 +94,7 @@ class Runtime:
         stop_ns = run.stop_ns or time.time_ns()
         if stop_ns <= run.measure_from_ns:
             log.warning("tokenswarm: the run ended before its warm-up did: nothing was measured")
-        window = Window(run.measure_from_ns, max(stop_ns, run.measure_from_ns + 1))
+        window = Window.aligned(run.measure_from_ns, stop_ns)
         summary = build_summary(
             self.aggregate,
             window,
