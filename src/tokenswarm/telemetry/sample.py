@@ -1,0 +1,93 @@
+"""Normalised telemetry samples and their InfluxDB points (DESIGN.md section 4).
+
+Field names carry their unit. A value the tool reports as N/A is absent from ``fields``,
+never 0. Strings that change on driver upgrades (serial, driver version, device id) go into
+``info`` (written as string fields), never into tags, so they do not split series.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tokenswarm.influx.point import FieldValue, Point
+
+GPU_FIELDS: tuple[str, ...] = (
+    "util_pct",  # engine busy: GPU/DCU/HCU use, gfx_activity, utilization.gpu
+    "mem_busy_pct",  # memory-controller activity
+    "vram_used_pct",  # VRAM allocated
+    "vram_used_bytes",
+    "vram_total_bytes",
+    "power_w",
+    "power_limit_w",
+    "energy_j",
+    "temp_edge_c",
+    "temp_junction_c",
+    "temp_mem_c",
+    "temp_core_c",
+    "sclk_mhz",
+    "mclk_mhz",
+    "fan_pct",
+)
+HOST_FIELDS: tuple[str, ...] = ("cpu_pct", "mem_used_bytes", "mem_total_bytes", "load1")
+ENGINE_FIELDS: tuple[str, ...] = (
+    "requests_running",
+    "requests_waiting",
+    "kv_cache_usage_pct",
+    "prompt_tokens_total",
+    "generation_tokens_total",
+)
+
+
+@dataclass
+class GpuSample:
+    """One device at one poll. ``index`` is the tool's enumeration index as a string."""
+
+    tool: str
+    vendor: str  # hygon | amd | nvidia
+    index: str
+    uuid: str = ""
+    model: str = ""
+    pci_bus: str = ""
+    fields: dict[str, float | int] = field(default_factory=dict)
+    info: dict[str, str] = field(default_factory=dict)
+
+    def to_point(self, run_id: str, host: str, time_ns: int) -> Point:
+        tags = {
+            "run_id": run_id,
+            "host": host,
+            "gpu": self.index,
+            "uuid": self.uuid,
+            "model": self.model,
+            "tool": self.tool,
+            "vendor": self.vendor,
+        }
+        values: dict[str, FieldValue | None] = dict(self.fields)
+        values.update(self.info)
+        return Point("gpu", tags, values, time_ns)
+
+
+@dataclass
+class HostSample:
+    """CPU, memory and load of one host; ``role`` is ``gpu`` (agent) or ``loadgen``."""
+
+    fields: dict[str, float | int] = field(default_factory=dict)
+    role: str = "gpu"
+
+    def to_point(self, run_id: str, host: str, time_ns: int) -> Point:
+        return Point("host", {"run_id": run_id, "host": host, "role": self.role},
+                     dict(self.fields), time_ns)
+
+
+@dataclass
+class EngineSample:
+    """The inference engine's own queue and KV-cache numbers, from its /metrics."""
+
+    engine: str  # vllm | sglang
+    fields: dict[str, float | int] = field(default_factory=dict)
+
+    def to_point(self, run_id: str, host: str, time_ns: int) -> Point:
+        return Point("engine", {"run_id": run_id, "host": host, "engine": self.engine},
+                     dict(self.fields), time_ns)
+
+
+Sample = GpuSample | HostSample | EngineSample
