@@ -4,6 +4,8 @@
 #   bash launchers/bootstrap.sh --test   # the tool + test dependencies
 # On Debian/Ubuntu, python3 -m venv needs the python3-venv package: installed here when
 # running as root with apt-get, otherwise the command to run is printed.
+# --test also makes a real influxd (Debian's influxdb 1.6.7) available to the test suite: unpacked
+# into .venv/influxdb (no service, no system user) when none is on PATH or in TOKENSWARM_INFLUXD.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -36,3 +38,44 @@ fi
 echo "bootstrap: installing tokenswarm$extras into $repo/.venv" >&2
 "$repo/.venv/bin/python" -m pip install -q --upgrade pip >/dev/null
 "$repo/.venv/bin/python" -m pip install -q -e "$repo$extras"
+
+# The InfluxDB integration tests need a real influxd. Unpacking the .deb (rather than apt-get
+# install) starts no service listening on :8086 and creates no system user. Debian 13 may lack
+# the package: the bookworm suite is then added as an apt source pinned to that one package
+# (the binary only needs libc).
+install_influxd() {
+  local dest="$repo/.venv/influxdb"
+  if [[ -n "${TOKENSWARM_INFLUXD:-}" ]] || command -v influxd >/dev/null \
+    || [[ -x "$dest/usr/bin/influxd" ]]; then
+    return 0
+  fi
+  if [[ "$(id -u)" != "0" ]] || ! command -v apt-get >/dev/null; then
+    echo "bootstrap: no influxd found, the InfluxDB tests will fail; install it:" \
+      "sudo apt-get install influxdb (or set TOKENSWARM_INFLUXD=/path/to/influxd)" >&2
+    return 0
+  fi
+  local how="Debian's influxdb"
+  apt-get update -qq >/dev/null
+  if ! apt-cache policy influxdb 2>/dev/null | grep -q 'Candidate: [0-9]'; then
+    how="influxdb from Debian bookworm (pinned to that one package)"
+    echo "deb http://deb.debian.org/debian bookworm main" \
+      >/etc/apt/sources.list.d/tokenswarm-influxdb-bookworm.list
+    printf '%s\n' "Package: *" "Pin: release n=bookworm" "Pin-Priority: -1" "" \
+      "Package: influxdb" "Pin: release n=bookworm" "Pin-Priority: 500" \
+      >/etc/apt/preferences.d/tokenswarm-influxdb-bookworm
+    apt-get update -qq >/dev/null
+  fi
+  local tmp
+  tmp="$(mktemp -d)"
+  if (cd "$tmp" && apt-get download -qq influxdb >/dev/null 2>&1) \
+    && dpkg-deb -x "$tmp"/influxdb_*.deb "$dest"; then
+    echo "bootstrap: unpacked $how into $dest (influxd for the tests)" >&2
+  else
+    echo "bootstrap: could not get influxdb with apt-get; the InfluxDB tests will fail" >&2
+  fi
+  rm -rf "$tmp"
+}
+
+if [[ -n "$extras" ]]; then
+  install_influxd
+fi

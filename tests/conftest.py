@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import subprocess
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from helpers import CHAT_LOCUSTFILE, LocustRun, locust_cmd
+from influxd import Influxd, InfluxDb
 
 from tokenswarm.sim.process import SimProcess
 
@@ -42,3 +44,25 @@ def run_locust(tmp_path: Path) -> Any:
         return LocustRun(proc, results / run_id)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def influxd() -> Iterator[Influxd]:
+    """One real influxd for the session (starts in ~25 ms); tests use their own databases."""
+    server = Influxd().start()
+    yield server
+    server.cleanup()
+
+
+@pytest.fixture
+def own_influxd() -> Iterator[Influxd]:
+    """A private influxd for tests that stop or restart the server."""
+    server = Influxd().start()
+    yield server
+    server.cleanup()
+
+
+@pytest.fixture
+def influx_db(influxd: Influxd) -> InfluxDb:
+    """A fresh, created database on the session influxd (``.name``, ``.query(influxql)``)."""
+    return InfluxDb(influxd.url, f"t_{uuid.uuid4().hex[:12]}").create()
