@@ -20,6 +20,33 @@ from tokenswarm.sim.config import SimConfig
 MAX_CATCHUP_S = 0.005
 
 
+class BusyClock:
+    """Cumulative seconds during which at least one sequence was running.
+
+    The simulated GPU (``tokenswarm.sim.fakesmi --engine-url``) turns the growth of this counter
+    between two polls into a utilisation, the way a real GPU reports the busy share of its last
+    sampling period.
+    """
+
+    __slots__ = ("_since", "_total")
+
+    def __init__(self) -> None:
+        self._total = 0.0
+        self._since: float | None = None
+
+    def set(self, busy: bool, now: float) -> None:
+        """Record whether the engine is busy from ``now`` on."""
+        if busy and self._since is None:
+            self._since = now
+        elif not busy and self._since is not None:
+            self._total += now - self._since
+            self._since = None
+
+    def seconds(self, now: float) -> float:
+        """Busy seconds up to ``now``."""
+        return self._total + (now - self._since if self._since is not None else 0.0)
+
+
 class Sink(Protocol):
     """Receives the tokens of one sequence."""
 
@@ -92,6 +119,7 @@ class BatchingEngine:
         self.generation_tokens_total = 0
         self._deadline = 0.0
         self._timer: Timer | None = None
+        self.busy = BusyClock()
 
     @property
     def n_running(self) -> int:
@@ -137,6 +165,7 @@ class BatchingEngine:
             self.kv_reserved += need
             prefill += seq.prompt_tokens
             self.running.append(seq)
+        self.busy.set(bool(self.running), self._timers.time())
         if not self.running:
             self._timer = None
             return
@@ -183,6 +212,7 @@ class FixedEngine:
         self.n_waiting = 0
         self.prompt_tokens_total = 0
         self.generation_tokens_total = 0
+        self.busy = BusyClock()
 
     def kv_used(self) -> int:
         """No KV model in fixed mode."""
@@ -195,6 +225,7 @@ class FixedEngine:
 
     def submit(self, seq: Sequence) -> None:
         self.n_running += 1
+        self.busy.set(True, self._timers.time())
         self.prompt_tokens_total += seq.prompt_tokens
         seq.running = True
         self._arm(seq)
@@ -204,6 +235,7 @@ class FixedEngine:
             return
         seq.done = True
         self.n_running -= 1
+        self.busy.set(self.n_running > 0, self._timers.time())
         if seq.timer is not None:
             seq.timer.cancel()
             seq.timer = None
@@ -218,5 +250,6 @@ class FixedEngine:
         seq.sink.token(seq)
         if seq.done:
             self.n_running -= 1
+            self.busy.set(self.n_running > 0, self._timers.time())
         else:
             self._arm(seq)

@@ -34,9 +34,10 @@ class SimStats:
         self.faults: dict[str, int] = dict.fromkeys(KIND_NAMES, 0)
 
     def snapshot(
-        self, engine: BatchingEngine | FixedEngine, kv_cache_tokens: int
+        self, engine: BatchingEngine | FixedEngine, kv_cache_tokens: int, now: float
     ) -> dict[str, Any]:
-        """The ``/sim/stats`` object."""
+        """The ``/sim/stats`` object; ``now`` is the engine clock (``busy_seconds`` grows with
+        it while a request runs: the simulated GPU's utilisation source)."""
         return {
             "requests_total": self.requests_total,
             "requests_finished": self.requests_finished,
@@ -50,6 +51,8 @@ class SimStats:
             "waiting": engine.n_waiting,
             "kv_cache_usage": kv_usage(engine, kv_cache_tokens),
             "cpu_seconds": time.process_time(),
+            "busy_seconds": engine.busy.seconds(now),
+            "clock_seconds": now,
         }
 
 

@@ -80,7 +80,7 @@ class SimServer:
             conn.respond(_error(404, f"Not Found: {req.path}", "NotFoundError"))
 
     def _snapshot(self) -> dict[str, Any]:
-        return self.stats.snapshot(self.engine, self.cfg.kv_cache_tokens)
+        return self.stats.snapshot(self.engine, self.cfg.kv_cache_tokens, self.timers.time())
 
     def _models(self, conn: http.HttpConnection, req: http.Request) -> None:
         model = {
