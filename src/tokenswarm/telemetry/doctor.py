@@ -96,9 +96,13 @@ class Doctor:
             return
         specs = detect.tools()
         if not names and "auto" in self.cfg.sources:
-            self.line("FAIL", "gpu tools", "none found: " + "; ".join(
-                detect.missing_message(spec) for spec in specs.values())
-                + " (or pass --sources host to skip GPU checks)")
+            folders = sorted({d for spec in specs.values() for d in spec.search_dirs})
+            self.line(
+                "FAIL", "gpu tools",
+                f"none of {', '.join(specs)} found on PATH or in {', '.join(folders)}: install "
+                "the vendor tool, or set --tool-path NAME=PATH (agent.yaml: tool_paths), or "
+                "pass --sources host to skip GPU checks",
+            )
         for name in names:
             try:
                 path = detect.find_binary(specs[name], self.cfg.tool_paths)
