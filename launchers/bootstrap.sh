@@ -56,9 +56,14 @@ install_influxd() {
   fi
   local how="Debian's influxdb"
   apt-get update -qq >/dev/null
-  if ! apt-cache policy influxdb 2>/dev/null | grep -q 'Candidate: [0-9]'; then
+  # (no `apt-cache ... | grep -q` under pipefail: grep's early exit fails the pipe with SIGPIPE)
+  local policy
+  policy="$(apt-cache policy influxdb 2>/dev/null || true)"
+  if ! grep -q 'Candidate: [0-9]' <<<"$policy"; then
     how="influxdb from Debian bookworm (pinned to that one package)"
-    echo "deb http://deb.debian.org/debian bookworm main" \
+    local keyring="/usr/share/keyrings/debian-archive-keyring.gpg" options=""
+    [[ -f "$keyring" ]] && options="[signed-by=$keyring] "
+    echo "deb ${options}http://deb.debian.org/debian bookworm main" \
       >/etc/apt/sources.list.d/tokenswarm-influxdb-bookworm.list
     printf '%s\n' "Package: *" "Pin: release n=bookworm" "Pin-Priority: -1" "" \
       "Package: influxdb" "Pin: release n=bookworm" "Pin-Priority: 500" \
