@@ -81,7 +81,9 @@ class Collector:
         self.rows.append(_row(record, warmup))
         if warmup:
             return
-        self.input_token_buckets[record.start_wall_ns // BUCKET_NS] += record.input_tokens or 0
+        if record.ok or record.chunk_wall_ns:
+            # the prompt was processed (prefill happened): rejected requests add no input work
+            self.input_token_buckets[record.start_wall_ns // BUCKET_NS] += record.input_tokens or 0
         if not record.ok:
             self.counts["failed"] += 1
             self.errors[str(record.error_class)] += 1

@@ -296,3 +296,14 @@ def build_prompt_pool(
             "out); widen the min/max token bounds"
         )
     return PromptPool(prompts, source=source, skipped=skipped, filtered=filtered)
+
+
+def check_dataset(dataset: str | None) -> None:
+    """Load a file dataset once, so a missing, empty or malformed file is a one-line UserError
+    before any load starts (the per-process pools are built only when the test starts)."""
+    kind, path = parse_dataset_spec(dataset)
+    if path is not None:
+        if kind == "sharegpt":
+            _load_sharegpt(path)
+        else:
+            _load_jsonl(path)

@@ -27,7 +27,11 @@ class Target:
 def normalize_base_url(url: str) -> str:
     """``http://h:8000/v1/`` -> ``http://h:8000``: tokenswarm appends ``/v1/...`` itself."""
     url = url.strip().rstrip("/")
-    parsed = urlparse(url)
+    try:
+        parsed = urlparse(url)
+        parsed.port  # noqa: B018  (raises ValueError for a bad port)
+    except ValueError as exc:
+        raise UserError(f"invalid host URL {url!r}: {exc}") from None
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         raise UserError(f"invalid host URL {url!r} (expected e.g. http://127.0.0.1:8000)")
     return url.removesuffix("/v1")
@@ -68,9 +72,15 @@ def check_target(
             f"{base_url} does not look like an OpenAI-compatible server: GET /v1/models "
             f"returned HTTP {resp.status_code} without a model list"
         )
-    served = {str(m.get("id")): str(m.get("owned_by") or "") for m in data if isinstance(m, dict)}
+    served = {
+        m["id"]: str(m.get("owned_by") or "")
+        for m in data
+        if isinstance(m, dict) and isinstance(m.get("id"), str) and m["id"]
+    }
     if not served:
-        raise UserError(f"{base_url} serves no models (GET /v1/models returned an empty list)")
+        raise UserError(
+            f"{base_url} serves no models (GET /v1/models listed no model with an id)"
+        )
     if model and model not in served:
         raise UserError(
             f"model {model!r} is not served by {base_url} (available: {', '.join(sorted(served))})"

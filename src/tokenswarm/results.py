@@ -120,7 +120,7 @@ def build_summary(
             "start": iso(window.start_ns),
             "end": iso(window.end_ns),
             "seconds": round(window.seconds, 3),
-            "warmup_s": round((window.start_ns - started_ns) / 1e9, 3),
+            "warmup_s": float(config.get("warmup", (window.start_ns - started_ns) / 1e9)),
         },
         "requests": {
             "sent": counts.get("sent", 0),

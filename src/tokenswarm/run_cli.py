@@ -13,6 +13,7 @@ import json
 import math
 import os
 import re
+import signal
 import subprocess
 import sys
 from contextlib import ExitStack
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from tokenswarm.errors import UserError
-from tokenswarm.loadgen.options import LoadOptions, default_run_id
+from tokenswarm.loadgen.options import LoadOptions, check_inputs, default_run_id
 from tokenswarm.profiles import PROFILE_CHOICES
 from tokenswarm.table import format_summary
 
@@ -50,6 +51,12 @@ def parse_duration(text: str) -> float:
     return int(hours or 0) * 3600 + int(minutes or 0) * 60 + float(seconds or 0)
 
 
+def _env(name: str, fallback: Any) -> Any:
+    """``$TOKENSWARM_<NAME>`` when set (as Locust's options honour it), else ``fallback``;
+    argparse converts string defaults with the option's type."""
+    return os.environ.get(f"TOKENSWARM_{name}", fallback)
+
+
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "run",
@@ -69,32 +76,49 @@ def register(subparsers: Any) -> None:
     p.add_argument("-r", "--spawn-rate", type=float, default=0.0,
                    help="users started per second (default: all at once)")
     p.add_argument("-t", "--duration", default="20s", help="run time, e.g. 30s, 5m")
-    p.add_argument("--warmup", type=float, default=5.0,
-                   help="seconds at the start excluded from metrics")
+    p.add_argument("--warmup", type=float, default=_env("WARMUP", None),
+                   help="seconds at the start excluded from metrics (default: 5, or a quarter "
+                   "of a shorter run)")
     p.add_argument("--workers", type=int, default=0,
                    help="worker processes (0: one process; N: a master + N workers)")
-    p.add_argument("--model", default="", help="model id (default: first of /v1/models)")
-    p.add_argument("--engine", default="auto", choices=PROFILE_CHOICES, help="engine profile")
-    p.add_argument("--input-tokens", type=int, default=128, help="prompt tokens")
-    p.add_argument("--output-tokens", type=int, default=128, help="output tokens per request")
-    p.add_argument("--dataset", default="synthetic",
+    p.add_argument("--model", default=_env("MODEL", ""),
+                   help="model id (default: first of /v1/models)")
+    p.add_argument("--engine", default=_env("ENGINE", "auto"), choices=PROFILE_CHOICES,
+                   help="engine profile")
+    p.add_argument("--input-tokens", type=int, default=_env("INPUT_TOKENS", 128),
+                   help="prompt tokens")
+    p.add_argument("--output-tokens", type=int, default=_env("OUTPUT_TOKENS", 128),
+                   help="output tokens per request")
+    p.add_argument("--dataset", default=_env("DATASET", "synthetic"),
                    help="synthetic, FILE.jsonl or ShareGPT FILE.json")
-    p.add_argument("--tokenizer", default="", help="tokenizer.json or model directory")
+    p.add_argument("--tokenizer", default=_env("TOKENIZER", ""),
+                   help="tokenizer.json or model directory")
     p.add_argument("--run-id", default="", help="default: a timestamp (or $TOKENSWARM_RUN_ID)")
-    p.add_argument("--results-dir", default="results", help="parent of results/<run_id>/")
-    p.add_argument("--api-key", default=os.environ.get("OPENAI_API_KEY", ""),
-                   help="bearer token (default: $OPENAI_API_KEY)")
-    p.add_argument("--seed", type=int, default=0, help="prompt synthesis seed")
-    p.add_argument("--connect-timeout", type=float, default=10.0, help="s")
-    p.add_argument("--first-token-timeout", type=float, default=300.0, help="s")
-    p.add_argument("--idle-timeout", type=float, default=60.0, help="s")
+    p.add_argument("--results-dir", default=_env("RESULTS_DIR", "results"),
+                   help="parent of results/<run_id>/")
+    p.add_argument("--api-key", default=_env("API_KEY", os.environ.get("OPENAI_API_KEY", "")),
+                   help="bearer token (default: $TOKENSWARM_API_KEY or $OPENAI_API_KEY)")
+    p.add_argument("--seed", type=int, default=_env("SEED", 0), help="prompt synthesis seed")
+    p.add_argument("--connect-timeout", type=float, default=_env("CONNECT_TIMEOUT", 10.0),
+                   help="s")
+    p.add_argument("--first-token-timeout", type=float,
+                   default=_env("FIRST_TOKEN_TIMEOUT", 300.0), help="s")
+    p.add_argument("--idle-timeout", type=float, default=_env("IDLE_TIMEOUT", 60.0), help="s")
     p.add_argument("--stop-timeout", type=float, default=30.0,
                    help="seconds in-flight requests may finish after the run time")
     p.set_defaults(func=run)
 
 
+def effective_warmup(args: argparse.Namespace) -> float:
+    """--warmup, or by default 5 s capped at a quarter of the run (short runs stay usable)."""
+    if args.warmup is not None:
+        return float(args.warmup)
+    return min(5.0, parse_duration(args.duration) / 4)
+
+
 def locust_command(args: argparse.Namespace, host: str, run_id: str) -> list[str]:
     """The Locust command line for these options."""
+    args.warmup = effective_warmup(args)
     locustfile = Path(__file__).parent / "loadgen" / "locustfile.py"
     user_class = "OpenAIChatUser" if args.endpoint == "chat" else "OpenAICompletionsUser"
     spawn_rate = args.spawn_rate or args.users
@@ -122,8 +146,10 @@ def _validate(args: argparse.Namespace) -> None:
         raise UserError("--users must be at least 1")
     if args.workers < 0:
         raise UserError("--workers must be >= 0")
-    LoadOptions.from_namespace(args)
-    if parse_duration(args.duration) <= args.warmup:
+    duration = parse_duration(args.duration)
+    args.warmup = effective_warmup(args)
+    check_inputs(LoadOptions.from_namespace(args))
+    if duration <= args.warmup:
         raise UserError(
             f"--duration {args.duration} leaves nothing after --warmup {args.warmup:g} s"
         )
@@ -132,11 +158,8 @@ def _validate(args: argparse.Namespace) -> None:
 def run(args: argparse.Namespace) -> int:
     from tokenswarm.preflight import check_target
     from tokenswarm.sim.process import SimProcess, SimProcessError
-    from tokenswarm.tokenizer import resolve_tokenizer_file
 
     _validate(args)
-    if args.tokenizer:
-        resolve_tokenizer_file(args.tokenizer)
     run_id = args.run_id or default_run_id()
     with ExitStack() as stack:
         host = args.host
@@ -154,13 +177,7 @@ def run(args: argparse.Namespace) -> int:
         env = {**os.environ, "TOKENSWARM_RUN_ID": run_id, "TOKENSWARM_PRINT_TABLE": "0"}
         if args.api_key:  # by environment, not argv: other users can read argv in ps
             env["TOKENSWARM_API_KEY"] = args.api_key
-        child = subprocess.Popen(cmd, env=env)
-        try:
-            code = child.wait()
-        except KeyboardInterrupt:
-            # Ctrl-C reached Locust too: it stops and writes what was measured
-            print("tokenswarm: interrupted, waiting for Locust to write results", flush=True)
-            code = child.wait()
+        code = _run_child(cmd, env)
     run_dir = Path(args.results_dir) / run_id
     summary_path = run_dir / "summary.json"
     if not summary_path.is_file():
@@ -170,3 +187,21 @@ def run(args: argparse.Namespace) -> int:
     summary = json.loads(summary_path.read_text(encoding="utf-8"))
     print("\n" + format_summary(summary, str(run_dir)), flush=True)
     return code
+
+
+def _run_child(cmd: list[str], env: dict[str, str]) -> int:
+    """Run Locust in its own session and forward SIGINT/SIGTERM to it exactly once each, so
+    Ctrl-C (terminal) and ``kill -INT`` (this process only) both stop the run gracefully:
+    in-flight requests finish within --stop-timeout and the results are written."""
+    child = subprocess.Popen(cmd, env=env, start_new_session=True)
+
+    def forward(signum: int, _frame: Any) -> None:
+        print("tokenswarm: interrupted, stopping the run and writing results", flush=True)
+        child.send_signal(signum)
+
+    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        return child.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -74,6 +74,42 @@ def test_bad_values(sim_factory, tmp_path, args, needle):
     _assert_one_line_error(proc, needle)
 
 
+def test_malformed_host_url(tmp_path):
+    proc = _tokenswarm("--host", "http://[::1", tmp_path=tmp_path)
+    _assert_one_line_error(proc, "invalid host URL")
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        (None, "dataset file not found"),
+        ('{"prompt": "hi"}\n{not json\n', "bad.jsonl:2: invalid JSON"),
+        ("\n", "empty dataset"),
+    ],
+)
+def test_bad_dataset_fails_before_any_load(sim_factory, tmp_path, content, needle):
+    sim = sim_factory()
+    path = tmp_path / "bad.jsonl"
+    if content is not None:
+        path.write_text(content)
+    proc = _tokenswarm("--host", sim.url, "--dataset", str(path), tmp_path=tmp_path)
+    _assert_one_line_error(proc, needle)
+    assert sim.stats()["requests_total"] == 0
+
+
+def test_unloadable_tokenizer_file(tmp_path):
+    bad = tmp_path / "tokenizer.json"
+    bad.write_text('{"a": 1}')
+    proc = _tokenswarm("--tokenizer", str(bad), tmp_path=tmp_path)
+    _assert_one_line_error(proc, "cannot load tokenizer")
+
+
+def test_plain_locust_headless_without_host(tmp_path):
+    cmd = [sys.executable, "-m", "locust", "-f", CHAT_LOCUSTFILE, "--headless", "-t", "2s"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    _assert_one_line_error(proc, "no target: pass --host")
+
+
 def test_missing_tokenizer_path(tmp_path):
     proc = _tokenswarm("--tokenizer", str(tmp_path / "nope"), tmp_path=tmp_path)
     _assert_one_line_error(proc, "tokenizer not found")

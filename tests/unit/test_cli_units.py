@@ -13,7 +13,7 @@ from tokenswarm.cli import build_parser
 from tokenswarm.errors import UserError
 from tokenswarm.loadgen.options import LoadOptions
 from tokenswarm.preflight import normalize_base_url
-from tokenswarm.run_cli import parse_duration
+from tokenswarm.run_cli import effective_warmup, parse_duration
 
 
 def _locust_parse_timespan():
@@ -236,8 +236,9 @@ def test_load_options_reject_nan(field):
 
 
 def test_load_options_from_run_namespace(parse):
-    opts = LoadOptions.from_namespace(parse("--input-tokens", "64", "--api-key", "secret",
-                                            "--run-id", "abc"))
+    args = parse("--input-tokens", "64", "--api-key", "secret", "--run-id", "abc")
+    args.warmup = effective_warmup(args)
+    opts = LoadOptions.from_namespace(args)
     assert opts.input_tokens == 64
     assert opts.run_id == "abc"
     assert opts.warmup == 5.0
@@ -283,3 +284,17 @@ def test_normalize_base_url(url, expected):
 def test_normalize_base_url_rejects(url):
     with pytest.raises(UserError, match="invalid host URL"):
         normalize_base_url(url)
+
+
+@pytest.mark.parametrize(("duration", "warmup"), [("20s", 5.0), ("8s", 2.0), ("3s", 0.75)])
+def test_default_warmup_is_five_seconds_or_a_quarter_of_a_short_run(parse, duration, warmup):
+    assert effective_warmup(parse("-t", duration)) == warmup
+    assert effective_warmup(parse("-t", duration, "--warmup", "0")) == 0.0
+
+
+def test_run_options_default_from_tokenswarm_environment(monkeypatch):
+    monkeypatch.setenv("TOKENSWARM_INPUT_TOKENS", "55")
+    monkeypatch.setenv("TOKENSWARM_OUTPUT_TOKENS", "7")
+    args = build_parser().parse_args(["run"])
+    assert (args.input_tokens, args.output_tokens) == (55, 7)
+    assert build_parser().parse_args(["run", "--input-tokens", "9"]).input_tokens == 9

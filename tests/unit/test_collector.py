@@ -150,10 +150,12 @@ def test_failed_stream_tokens_count_by_time_not_as_output_tokens():
     assert c.rows[0]["chunks"] == 3
 
 
-def test_failed_request_input_tokens_in_bucket():
+def test_rejected_request_adds_no_input_tokens_but_a_prefilled_failure_does():
     c = Collector()
     c.on_finished(record(0, [], None, error="http_500", input_tokens=64))
-    assert dict(c.input_token_buckets) == {_bucket(0): 64}
+    assert dict(c.input_token_buckets) == {}  # never prefilled: no input work in total_tps
+    c.on_finished(record(0, [10], None, error="stream_truncated", input_tokens=32))
+    assert dict(c.input_token_buckets) == {_bucket(0): 32}
     assert c.counts["input_tokens"] == 0  # only successful requests' tokens are totals
 
 

@@ -131,7 +131,7 @@ def _populated() -> tuple[Collector, Window]:
                requested=16),
         # starts inside, streams past the end (11 s): 3 tokens inside, 2 after
         record(10_500, [100, 200, 300, 600, 700], 5, input_tokens=50),
-        # failed inside: input tokens still count for total_tps
+        # rejected inside (no token, never prefilled): its input tokens do not count
         record(6000, [], None, error="http_500", input_tokens=40),
         record(6100, [], None, error="timeout_first_token", input_tokens=None),
     ]
@@ -148,7 +148,7 @@ def test_summary_throughput_formulas():
     c, window = _populated()
     s = _summary(c, window)
     out_in_window = 4 + 10 + 5 + 3 + 2
-    in_in_window = 200 + 310 + 50 + 40
+    in_in_window = 200 + 310 + 50
     assert window.seconds == 10.0
     assert s["throughput"]["output_tps"] == pytest.approx(out_in_window / 10.0)
     assert s["throughput"]["total_tps"] == pytest.approx((out_in_window + in_in_window) / 10.0)

@@ -11,8 +11,8 @@ Importing this module registers the listeners (locustfiles import it). Flow:
 - every report (3 s) and at ``test_stop``: deltas of the process collector reach the
   aggregate (``report_to_master`` + a final ``tokenswarm_final`` message on workers; a
   local greenlet in single-process runs).
-- the master writes results once every worker's final delta arrived (or after a grace
-  period, logging which workers were lost); ``quitting`` makes sure it happened.
+- the master writes results once every worker's final delta arrived (see finals.py; workers
+  that never report are named in the summary); ``quitting`` makes sure it happened.
 """
 
 from __future__ import annotations
@@ -30,11 +30,17 @@ from locust.runners import LocalRunner, MasterRunner, WorkerRunner
 
 from tokenswarm.errors import UserError
 from tokenswarm.loadgen.context import worker_name
-from tokenswarm.loadgen.options import LoadOptions, default_run_id, register_arguments
+from tokenswarm.loadgen.finals import collect_worker_finals, on_final_message, on_stop_message
+from tokenswarm.loadgen.options import (
+    LoadOptions,
+    check_inputs,
+    default_run_id,
+    register_arguments,
+)
 from tokenswarm.loadgen.progress import progress_loop
 from tokenswarm.loadgen.runtime import RUNTIME
 from tokenswarm.preflight import check_target
-from tokenswarm.tokenizer import resolve_tokenizer_file
+from tokenswarm.profiles import detect_profile
 
 log = logging.getLogger("tokenswarm")
 LOCAL_FLUSH_S = 2.0
@@ -55,19 +61,24 @@ def _fatal(message: str) -> None:
 def _on_init(environment: Any, runner: Any = None, **_: Any) -> None:
     if isinstance(runner, WorkerRunner):
         runner.register_message("tokenswarm_run", _on_run_message)
+        runner.register_message("tokenswarm_stop", on_stop_message, concurrent=True)
         return
     if isinstance(runner, MasterRunner):
-        runner.register_message("tokenswarm_final", _on_final_message)
+        runner.register_message("tokenswarm_final", on_final_message)
     if isinstance(runner, LocalRunner):
         runner.register_message("tokenswarm_run", _on_run_message)
     try:
         opts = LoadOptions.from_namespace(environment.parsed_options)
-        if opts.tokenizer:
-            resolve_tokenizer_file(opts.tokenizer)
+        check_inputs(opts)
         host = environment.host or environment.parsed_options.host
         if host:
             target = check_target(host, opts.model, opts.api_key)
+            # resolved once here; workers receive both with the spawn message
             environment.parsed_options.model = target.model
+            if opts.engine == "auto":
+                environment.parsed_options.engine = detect_profile(target.owned_by).name
+        elif getattr(environment.parsed_options, "headless", False):
+            raise UserError("no target: pass --host (e.g. --host http://127.0.0.1:8000)")
     except UserError as exc:
         _fatal(str(exc))
 
@@ -87,7 +98,8 @@ def _on_test_start(environment: Any, **_: Any) -> None:
         try:
             RUNTIME.build_context(environment)
         except UserError as exc:
-            log.error("tokenswarm: %s", exc)
+            log.error("tokenswarm: error: %s", exc)
+            environment.process_exit_code = 2
             runner.quit()
             return
         # long-lived objects (prompts, tokenizer) leave the collector's scans: shorter GC
@@ -110,6 +122,7 @@ def _begin_run(environment: Any) -> None:
         "spawn_rate": getattr(po, "spawn_rate", None),
         "run_time": getattr(po, "run_time", None),
         "user_classes": sorted(environment.user_classes_by_name),
+        "stop_timeout": environment.stop_timeout,
     }
     run = RUNTIME.begin(opts, run_id, config)
     log.info("tokenswarm: run %s, results in %s", run_id, run.run_dir)
@@ -138,10 +151,12 @@ def _on_worker_report(client_id: str, data: dict[str, Any], **_: Any) -> None:
         RUNTIME.absorb(delta, client_id)
 
 
-def _on_final_message(environment: Any, msg: Any, **_: Any) -> None:
-    RUNTIME.absorb(msg.data, msg.node_id)
-    if RUNTIME.run is not None:
-        RUNTIME.run.finals_from.add(msg.node_id)
+@events.test_stopping.add_listener
+def _on_test_stopping(environment: Any, **_: Any) -> None:
+    """The window ends when the stop begins, not after in-flight requests drained."""
+    run = RUNTIME.run
+    if run is not None and not run.finished and not run.stop_ns:
+        run.stop_ns = time.time_ns()
 
 
 @events.test_stop.add_listener
@@ -151,36 +166,18 @@ def _on_test_stop(environment: Any, **_: Any) -> None:
         runner.send_message("tokenswarm_final", RUNTIME.collector.drain())
         return
     run = RUNTIME.run
-    if run is None:
+    if run is None or run.finished:
         return
-    run.stop_ns = time.time_ns()
     if isinstance(runner, LocalRunner):
         RUNTIME.absorb(RUNTIME.collector.drain(), worker_name())
-        RUNTIME.finish(locust.__version__)
     elif isinstance(runner, MasterRunner):
-        expected = {w.id for w in runner.clients.all}
-        gevent.spawn(_finish_when_finals_arrive, expected)
-
-
-def _finish_when_finals_arrive(expected: set[str]) -> None:
-    run = RUNTIME.run
-    deadline = time.monotonic() + FINALS_GRACE_S
-    while run is not None and not expected <= run.finals_from and time.monotonic() < deadline:
-        gevent.sleep(0.05)
-    if run is not None and not run.finished:
-        missing = expected - run.finals_from
-        if missing:
-            log.warning("tokenswarm: no final report from workers %s", ", ".join(sorted(missing)))
-            run.config["workers_lost"] = sorted(missing)
-        RUNTIME.finish(locust.__version__)
+        collect_worker_finals(runner, run, environment.stop_timeout + FINALS_GRACE_S)
+    RUNTIME.finish(locust.__version__)
 
 
 @events.quitting.add_listener
 def _on_quitting(environment: Any, **_: Any) -> None:
+    """Safety net: a run that never saw test_stop still gets its results written."""
     run = RUNTIME.run
-    if run is None or run.finished or not isinstance(environment.runner, MasterRunner):
-        return
-    deadline = time.monotonic() + 2.0
-    while not run.finished and time.monotonic() < deadline:
-        gevent.sleep(0.05)
-    RUNTIME.finish(locust.__version__)
+    if run is not None and not run.finished and not isinstance(environment.runner, WorkerRunner):
+        RUNTIME.finish(locust.__version__)

@@ -97,6 +97,16 @@ class LoadOptions:
         return data
 
 
+def check_inputs(opts: LoadOptions) -> None:
+    """Load the tokenizer and the dataset once: a bad file is a UserError before any load."""
+    from tokenswarm.datasets import check_dataset
+    from tokenswarm.tokenizer import load_tokenizer
+
+    if opts.tokenizer:
+        load_tokenizer(opts.tokenizer)
+    check_dataset(opts.dataset)
+
+
 def default_run_id() -> str:
     """``TOKENSWARM_RUN_ID`` or ``YYYYmmdd-HHMMSS-<host>``: sortable and unique per host."""
     env = os.environ.get("TOKENSWARM_RUN_ID", "")

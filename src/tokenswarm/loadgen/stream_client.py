@@ -135,6 +135,18 @@ class StreamClient:
                 return False
             result.fail(f"http_{resp.status_code}", detail)
             return True
+        content_type = str(resp.get("content-type", ""))
+        if "text/event-stream" not in content_type:
+            try:
+                resp.read()
+            except (OSError, HTTPParseError):
+                return False
+            result.fail(
+                "malformed_event",
+                f"the server answered {content_type or 'no Content-Type'}, not an SSE stream "
+                "(does it support stream: true?)",
+            )
+            return True
         sock = resp._sock  # geventhttpclient private; pinned in pyproject
         try:
             return self._read_events(resp, sock, result, deadline)

@@ -8,6 +8,7 @@ response times to ~2 significant digits.
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import ClassVar
 
@@ -19,6 +20,8 @@ from tokenswarm.loadgen.context import LoadContext
 from tokenswarm.loadgen.runtime import RUNTIME
 from tokenswarm.loadgen.stream_client import StreamClient, StreamResult
 from tokenswarm.timing import derive_timing, tokens_per_chunk
+
+log = logging.getLogger("tokenswarm")
 
 
 class LLMFailure(Exception):
@@ -54,7 +57,11 @@ class _OpenAIStreamUser(User):
         try:
             self.stream_client.stream(path, body, result)
         except gevent.GreenletExit:
-            collector.on_interrupted(_record(result, ctx.worker, prompt.input_tokens, out_tokens))
+            try:
+                record = _record(result, ctx.worker, prompt.input_tokens, out_tokens, done=False)
+                collector.on_interrupted(record)
+            except Exception:  # the user must stop even if recording failed
+                log.exception("tokenswarm: could not record a request interrupted by the stop")
             raise
         record = _record(result, ctx.worker, prompt.input_tokens, out_tokens)
         collector.on_finished(record)
@@ -75,16 +82,21 @@ class _OpenAIStreamUser(User):
 
 
 def _record(
-    result: StreamResult, worker: str, expected_input: int | None, out_tokens: int
+    result: StreamResult,
+    worker: str,
+    expected_input: int | None,
+    out_tokens: int,
+    done: bool = True,
 ) -> RequestRecord:
-    """Turn raw stream observations into a RequestRecord (metrics only for successes)."""
+    """Turn raw stream observations into a RequestRecord (metrics only for complete successes;
+    ``done=False`` for a stream cut short by the test stopping)."""
     n_chunks = len(result.chunk_ns)
     if result.completion_tokens is not None:
         output_tokens, source = result.completion_tokens, "usage"
     else:
         output_tokens, source = n_chunks, "chunks"
     cumulative = result.chunk_cumulative or None
-    ok = result.error_class is None
+    ok = done and result.error_class is None and n_chunks > 0
     timing = (
         derive_timing(result.t_send_ns, result.chunk_ns, output_tokens, cumulative) if ok else None
     )

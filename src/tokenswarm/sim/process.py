@@ -67,6 +67,8 @@ class SimProcess:
             stdin=subprocess.DEVNULL,
             text=True,
             env=env,
+            # own session: a terminal Ctrl-C stops the load first, not the server under it
+            start_new_session=True,
         )
         lines: list[str] = []
         reader = threading.Thread(target=lambda: lines.append(self._readline()), daemon=True)
