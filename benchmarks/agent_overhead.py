@@ -3,10 +3,15 @@ file sink (plus InfluxDB with ``--influx-url``).
 
     python benchmarks/agent_overhead.py [--seconds 30] [--cards 8] [--influx-url URL]
 
-The agent process's user+system CPU time is read with psutil at the start and the end of the
-measured window (after the first poll, so imports and start-up are not counted). Children
-(the tool itself: a Python process per call here, rocm-smi is Python too) are excluded: their
-time lands in ``children_*``, not in the process's own counters. Budget: under 2 % of one core.
+Two figures, both read with psutil at the start and the end of the measured window (after the
+first polls, so imports and start-up are not counted):
+
+* the agent's own CPU (user+system of the agent process): what tokenswarm costs. The budget
+  (under 2 % of one core) applies to this figure only, and pass/fail is decided on it;
+* the GPU tool's CPU (the reaped children: one tool process per poll), per poll and as % of a
+  core. It is reported, not budgeted: it depends on the vendor tool, not on the agent. Here
+  the tool is the fake rocm-smi, a Python process per call (real rocm-smi and hy-smi are Python
+  too; nvidia-smi is native and much cheaper), so take it as an order of magnitude only.
 """
 
 from __future__ import annotations
@@ -67,19 +72,31 @@ def main() -> int:
         own = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)
         tool = (cpu1.children_user - cpu0.children_user) + (
             cpu1.children_system - cpu0.children_system)
+        window = t1 - t0
+        polls = max(1, polls1 - polls0)
         result = {
             "cards": args.cards,
-            "window_s": round(t1 - t0, 2),
+            "window_s": round(window, 2),
             "polls": polls1 - polls0,
             "agent_cpu_s": round(own, 4),
-            "agent_cpu_pct_of_core": round(100.0 * own / (t1 - t0), 3),
-            "agent_cpu_ms_per_poll": round(1000.0 * own / max(1, polls1 - polls0), 2),
-            "tool_cpu_s_excluded": round(tool, 3),
+            "agent_cpu_pct_of_core": round(100.0 * own / window, 3),
+            "agent_cpu_ms_per_poll": round(1000.0 * own / polls, 2),
+            "tool_cpu_s": round(tool, 3),
+            "tool_cpu_pct_of_core": round(100.0 * tool / window, 3),
+            "tool_cpu_ms_per_poll": round(1000.0 * tool / polls, 2),
+            "tool": "fake rocm-smi (a Python process per poll)",
             "budget_pct": BUDGET_PCT,
+            "budget_applies_to": "agent_cpu_pct_of_core (the tool's cost depends on the vendor "
+                                 "tool and is reported, not budgeted)",
             "summary": summary,
         }
     print(json.dumps(result, indent=2))
-    return 0 if result["agent_cpu_pct_of_core"] < BUDGET_PCT else 1
+    verdict = "PASS" if result["agent_cpu_pct_of_core"] < BUDGET_PCT else "FAIL"
+    print(f"{verdict}: agent {result['agent_cpu_pct_of_core']} % of a core "
+          f"({result['agent_cpu_ms_per_poll']} ms/poll), budget {BUDGET_PCT} %; tool "
+          f"{result['tool_cpu_pct_of_core']} % ({result['tool_cpu_ms_per_poll']} ms/poll), "
+          "not budgeted", file=sys.stderr)
+    return 0 if verdict == "PASS" else 1
 
 
 if __name__ == "__main__":

@@ -72,3 +72,40 @@ def test_doctor_says_what_is_missing(tmp_path: Path):
     assert "FAIL  hy-smi" in out and "--tool-path hy-smi=" in out
     assert "FAIL  influxdb" in out and "FAIL  target" in out
     assert "3 problem(s)" in out
+
+
+def test_parse_with_no_device_exits_1_with_one_line(tmp_path: Path):
+    capture = tmp_path / "empty.txt"
+    capture.write_text("segmentation fault\n")
+    proc = _run("agent", "parse", "--tool", "hy-smi", str(capture))
+    assert proc.returncode == 1 and proc.stdout == ""
+    errors = [line for line in proc.stderr.splitlines() if not line.startswith("warning:")]
+    assert errors == [f"no device found in {capture} (is it hy-smi output?)"]
+
+
+def test_parse_json_capture_after_a_line_of_text(tmp_path: Path):
+    capture = tmp_path / "mixed.json"
+    capture.write_text("WARNING: AMD GPU device(s) is/are in a low-power state.\n\n"
+                       '{"card0": {"GPU use (%)": "12", "Unique ID": "0xabc"}}\n')
+    proc = _run("agent", "parse", "--tool", "rocm-smi", str(capture))
+    assert proc.returncode == 0, proc.stderr
+    samples = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [(s["uuid"], s["fields"]["util_pct"]) for s in samples] == [("abc", 12.0)]
+
+
+AMD_METRIC = FIXTURES / "amd-smi_26.0.2_rocm7.0.2_json_metric_mi300x_trimmed.json"
+
+
+@pytest.mark.skipif(not AMD_METRIC.is_file(), reason="../shared fixtures absent")
+def test_parse_amd_smi_with_static_capture(tmp_path: Path):
+    static = tmp_path / "static.json"
+    static.write_text(json.dumps([{"gpu": 0, "asic": {"market_name": "AMD Instinct MI300X",
+                                                      "asic_serial": "0x4C2A"},
+                                   "bus": {"bdf": "0000:0c:00.0"},
+                                   "limit": {"socket_power": {"value": 750, "unit": "W"}}}]))
+    proc = _run("agent", "parse", "--tool", "amd-smi", "--static", str(static), str(AMD_METRIC))
+    assert proc.returncode == 0, proc.stderr
+    sample = json.loads(proc.stdout.splitlines()[0])
+    assert (sample["uuid"], sample["model"], sample["pci_bus"]) == (
+        "0x4C2A", "AMD Instinct MI300X", "0000:0c:00.0")
+    assert sample["fields"]["power_limit_w"] == 750.0

@@ -115,3 +115,49 @@ def test_importing_the_agent_imports_neither_locust_nor_gevent():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=60)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def _gpu_points(path: Path) -> list[dict]:
+    return [p for p in _lines(path) if p["measurement"] == "gpu"]
+
+
+def test_transient_json_failure_fails_one_poll_is_logged_and_json_stays(tmp_path: Path):
+    doc = tmp_path / "capture.json"
+    doc.write_text(json.dumps({"card0": {"HCU use (%)": "7", "Unique ID": "7137d9b2a08a4841",
+                                         "Card Series": "K100_AI"}}))
+    table = tmp_path / "table.txt"
+    table.write_text("HCU  Temp   AvgPwr  HCU%\n0    40.0C  100.0W  9.0%\n")
+    busy = tmp_path / "busy"
+    busy.touch()
+    install(tmp_path, "hy-smi", "--replay", str(doc), "--replay-text", str(table),
+            "--busy-once", str(busy))
+    jsonl = tmp_path / "r" / "b" / "telemetry.jsonl"
+    args = ("--sources", "hy-smi", "--interval-s", "0.2", "--run-id", "b",
+            "--results-dir", str(tmp_path / "r"))
+    with AgentProcess(*args, env=_env(tmp_path)) as agent:
+        wait_for(lambda: len(_gpu_points(jsonl)) >= 4, 20, "gpu points after the busy call")
+        summary = agent.stop()
+        output = agent.output()
+    assert summary["errors"] == 1, output
+    assert "device busy" in output and "using json output" in output
+    assert "using text output" not in output
+    points = _gpu_points(jsonl)
+    assert {(p["tags"]["uuid"], p["tags"]["model"]) for p in points} == {
+        ("7137d9b2a08a4841", "K100_AI")}
+    assert {p["fields"]["util_pct"] for p in points} == {7.0}
+
+
+def test_refused_showpower_uses_the_reduced_json_flags(tmp_path: Path):
+    doc = tmp_path / "capture.json"
+    doc.write_text(json.dumps({"card0": {"HCU use (%)": "7", "Unique ID": "7137d9b2a08a4841"}}))
+    install(tmp_path, "hy-smi", "--replay", str(doc), "--reject-flag=--showpower")
+    jsonl = tmp_path / "r" / "p" / "telemetry.jsonl"
+    args = ("--sources", "hy-smi", "--interval-s", "0.2", "--run-id", "p",
+            "--results-dir", str(tmp_path / "r"))
+    with AgentProcess(*args, env=_env(tmp_path)) as agent:
+        wait_for(lambda: len(_gpu_points(jsonl)) >= 2, 20, "gpu points")
+        summary = agent.stop()
+        output = agent.output()
+    assert summary["errors"] == 0, output
+    assert "using json-reduced output" in output and "unrecognized arguments" in output
+    assert {p["tags"]["uuid"] for p in _gpu_points(jsonl)} == {"7137d9b2a08a4841"}

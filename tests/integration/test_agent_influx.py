@@ -60,7 +60,8 @@ def test_agent_writes_the_normalised_capture_to_influxdb_and_file(
             "tool": "rocm-smi", "vendor": sample.vendor}
         values = {k: v for k, v in row.items() if v is not None and k not in (
             "time", "run_id", "host", "gpu", "uuid", "model", "tool", "vendor")}
-        assert values == {**sample.fields, **sample.info}
+        pci = {"pci_bus": sample.pci_bus} if sample.pci_bus else {}  # a field, not a tag
+        assert values == {**sample.fields, **sample.info, **pci}
     for gpu in expected:
         stamps = [r["time"] for r in rows if r["gpu"] == gpu]
         assert stamps == sorted(set(stamps))  # strictly increasing per series
@@ -111,3 +112,29 @@ def test_influxdb_outage_keeps_polling_delivers_buffer_and_counts_drops(
                         f"AND time < {up_ns}")
     assert buffered and buffered[0]["count"] > 0  # the buffer's newest points survived
     assert f"dropped={summary['dropped']} " in output  # the exit line reports the loss
+
+
+@needs_capture
+def test_influxdb_down_at_startup_is_a_warning_then_points_arrive(own_influxd: Influxd,
+                                                                  tmp_path: Path):
+    db = InfluxDb(own_influxd.url, "late").create()
+    own_influxd.stop()  # the agent starts first (e.g. systemd ordering, InfluxDB restarting)
+    install(tmp_path, "rocm-smi", "--replay", str(CAPTURE))
+    jsonl = tmp_path / "results" / "late" / "telemetry.jsonl"
+    env = _env(tmp_path, TOKENSWARM_INFLUX_URL=own_influxd.url,
+               TOKENSWARM_INFLUX_DATABASE="late", TOKENSWARM_INFLUX_TIMEOUT_S="1",
+               TOKENSWARM_INFLUX_MAX_BACKOFF_S="0.3", TOKENSWARM_INFLUX_FLUSH_INTERVAL_S="0.2")
+    args = ("--sources", "rocm-smi,host", "--interval-s", "0.2", "--run-id", "late",
+            "--results-dir", str(tmp_path / "results"))
+    with AgentProcess(*args, env=env) as agent:
+        wait_for(lambda: len(_jsonl(jsonl)) > 20, 20, "file points while InfluxDB is down")
+        assert agent.proc is not None and agent.proc.poll() is None, agent.output()
+        own_influxd.start()
+        wait_for(lambda: db.count("gpu", "util_pct") > 0, 20, "points once InfluxDB is up")
+        summary = agent.stop()
+        output = agent.output()
+    assert agent.proc is not None and agent.proc.returncode == 0, output
+    assert output.count("is unreachable") == 1 and "starting anyway" in output, output
+    assert summary["written"] + summary["dropped"] == summary["points"], output
+    assert summary["dropped"] == 0, output  # the buffer held everything polled meanwhile
+    assert summary["file_points"] == summary["points"]

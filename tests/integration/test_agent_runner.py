@@ -48,3 +48,20 @@ def test_run_command_reports_failures_without_raising(tmp_path: Path):
     assert "timed out" in slow.why()
     failed = run_command(["sh", "-c", "echo boom >&2; exit 3"], 5.0)
     assert failed.why() == "exit status 3: boom"
+
+
+def test_overhead_benchmark_reports_agent_and_tool_cpu_separately():
+    import subprocess
+    import sys
+
+    script = Path(__file__).resolve().parents[2] / "benchmarks" / "agent_overhead.py"
+    proc = subprocess.run([sys.executable, str(script), "--seconds", "2", "--cards", "2"],
+                          capture_output=True, text=True, timeout=120)
+    result = json.loads(proc.stdout)
+    for key in ("agent_cpu_pct_of_core", "agent_cpu_ms_per_poll", "tool_cpu_pct_of_core",
+                "tool_cpu_ms_per_poll"):
+        assert result[key] >= 0, key
+    assert result["tool_cpu_s"] > 0  # the fake tool is a Python process per poll
+    assert "agent_cpu_pct_of_core" in result["budget_applies_to"]
+    assert proc.returncode == (0 if result["agent_cpu_pct_of_core"] < 2.0 else 1)
+    assert "not budgeted" in proc.stderr

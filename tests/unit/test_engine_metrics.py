@@ -57,7 +57,7 @@ def test_sglang_names():
     assert sample is not None
     assert sample.engine == "sglang"
     assert sample.fields == {
-        "requests_running": 8,
+        "requests_running": 7,  # tp_rank 0 and 1 are one engine: not 7 + 1
         "requests_waiting": 0,
         "kv_cache_usage_pct": 50.0,
         "prompt_tokens_total": 10,
@@ -94,3 +94,49 @@ def test_metrics_url():
     assert metrics_url("http://h:9000/custom") == "http://h:9000/custom"
     with pytest.raises(UserError, match="invalid engine URL"):
         metrics_url("h:8000")
+
+
+def test_tp_ranks_of_one_engine_are_not_double_counted():
+    text = "".join(
+        f'sglang:{name}{{model_name="q",tp_rank="{rank}"}} {value}\n'
+        for rank in range(4)
+        for name, value in (("num_running_reqs", 5), ("num_queue_reqs", 2), ("token_usage", 0.4),
+                            ("prompt_tokens_total", 100), ("generation_tokens_total", 30)))
+    sample = parse_metrics(text)
+    assert sample is not None
+    assert sample.fields == {"requests_running": 5, "requests_waiting": 2,
+                             "kv_cache_usage_pct": 40.0, "prompt_tokens_total": 100,
+                             "generation_tokens_total": 30}
+
+
+def test_distinct_engines_sum_counts_and_take_the_fullest_kv_cache():
+    # two data-parallel engines (vLLM's engine label), each with its own scheduler
+    text = """vllm:num_requests_running{engine="0",model_name="m"} 3
+vllm:num_requests_running{engine="1",model_name="m"} 4
+vllm:num_requests_waiting{engine="0",model_name="m"} 0
+vllm:num_requests_waiting{engine="1",model_name="m"} 6
+vllm:kv_cache_usage_perc{engine="0",model_name="m"} 0.2
+vllm:kv_cache_usage_perc{engine="1",model_name="m"} 0.9
+vllm:prompt_tokens_total{engine="0",model_name="m"} 100
+vllm:prompt_tokens_total{engine="1",model_name="m"} 50
+"""
+    sample = parse_metrics(text)
+    assert sample is not None
+    assert sample.fields == {"requests_running": 7, "requests_waiting": 6,
+                             "kv_cache_usage_pct": 90.0, "prompt_tokens_total": 150}
+
+
+def test_sglang_dp_ranks_with_tp_copies():
+    # 2 dp ranks x 2 tp ranks: sum over dp, one copy per tp group
+    text = "".join(
+        f'sglang:num_running_reqs{{dp_rank="{dp}",tp_rank="{tp}"}} {3 + dp}\n'
+        f'sglang:token_usage{{dp_rank="{dp}",tp_rank="{tp}"}} {0.1 + 0.5 * dp}\n'
+        for dp in range(2) for tp in range(2))
+    sample = parse_metrics(text)
+    assert sample is not None
+    assert sample.fields == {"requests_running": 7, "kv_cache_usage_pct": 60.0}
+
+
+def test_label_values_may_hold_braces_and_quotes():
+    sample = parse_metrics('vllm:num_requests_running{model_name="a}b\\"c"} 2\n')
+    assert sample is not None and sample.fields == {"requests_running": 2}

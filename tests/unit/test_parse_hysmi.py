@@ -32,12 +32,14 @@ def test_k100ai_json_new_driver_hcu_keys():
         hy("0", uuid="7137d9b2a08a4841", model="K100_AI",
            fields={"power_w": 77.0, "temp_edge_c": 37.0, "temp_junction_c": 35.0,
                    "temp_mem_c": 38.0, "temp_core_c": 35.0, "util_pct": 0.0,
-                   "vram_total_bytes": 65520 * MIB, "vram_used_bytes": 2 * MIB},
+                   "vram_total_bytes": 65520 * MIB, "vram_used_bytes": 2 * MIB,
+                   "vram_used_pct": 0.0},
            info={"serial": "TRCW280005090201", "device_id": "0x6210"}),
         hy("1", uuid="7137d9debec858c1", model="K100_AI",
            fields={"power_w": 76.0, "temp_edge_c": 38.0, "temp_junction_c": 36.0,
                    "temp_mem_c": 40.0, "temp_core_c": 36.0, "util_pct": 0.0,
-                   "vram_total_bytes": 65520 * MIB, "vram_used_bytes": 2 * MIB},
+                   "vram_total_bytes": 65520 * MIB, "vram_used_bytes": 2 * MIB,
+                   "vram_used_pct": 0.0},
            info={"serial": "TRCW340004110601", "device_id": "0x6210"}),
     ]
 
@@ -48,7 +50,8 @@ def test_z100l_json_old_driver_dcu_keys():
         hy("0", uuid="a000000000000000", model="Z100L",
            fields={"power_w": 38.0, "temp_edge_c": 38.0, "temp_junction_c": 41.0,
                    "temp_mem_c": 39.0, "util_pct": 0.0,
-                   "vram_total_bytes": 32752 * MIB, "vram_used_bytes": 2 * MIB},
+                   "vram_total_bytes": 32752 * MIB, "vram_used_bytes": 2 * MIB,
+                   "vram_used_pct": 0.01},
            info={"serial": "TRCW200000000000", "device_id": "0x55b7"}),
     ]
 
@@ -62,8 +65,8 @@ def test_bw_showbus_strips_sn_and_oam_suffix():
 def test_bw_meminfo_mib_to_bytes():
     result = hysmi.parse(fixture("hy-smi_drv6.3.31_json_showmeminfo-vram_bw_2cards_fixture.json"))
     assert [s.fields for s in result.samples] == [
-        {"vram_total_bytes": 65520 * MIB, "vram_used_bytes": 9703 * MIB},
-        {"vram_total_bytes": 65520 * MIB, "vram_used_bytes": 9651 * MIB},
+        {"vram_total_bytes": 65520 * MIB, "vram_used_bytes": 9703 * MIB, "vram_used_pct": 14.81},
+        {"vram_total_bytes": 65520 * MIB, "vram_used_bytes": 9651 * MIB, "vram_used_pct": 14.73},
     ]
 
 
@@ -156,3 +159,76 @@ def test_garbage_text_gives_empty_result_with_warning():
     result = hysmi.parse_text("segmentation fault\n")
     assert result.samples == []
     assert result.warnings == ["hy-smi: no device table or per-device lines found in text output"]
+
+
+def test_json_followed_by_text_holding_braces():
+    # jsonfix: text after the object that contains "}" must not hide the object
+    text = ('{"card0": {"HCU use (%)": "12.0"}, "card1": {"HCU use (%)": "13.0"}}\n'
+            "WARNING: something {odd} happened\n")
+    result = hysmi.parse_json(text)
+    assert [s.fields["util_pct"] for s in result.samples] == [12.0, 13.0]
+    assert result.warnings == ["hy-smi: repaired invalid JSON; ignored text around the JSON object"]
+
+
+def test_json_after_text_with_a_brace_and_before_a_topology_table():
+    text = ('note: {x} first\n{"card0": {"HCU use (%)": "12.0"}\n, "card1": {"HCU use (%)": '
+            '"13.0"}}\n========= Hardware Topology =========\n        HCU0   HCU1\n')
+    assert [s.index for s in hysmi.parse_json(text).samples] == ["0", "1"]
+
+
+def test_sniff_reads_json_that_starts_after_a_line_of_text():
+    text = ("kubectl exec [POD] [COMMAND] is DEPRECATED and will be removed.\n\n"
+            '{"card0": {"HCU use (%)": "12.0", "Unique ID": "7137d9b2a08a4841"}}\n')
+    result = hysmi.parse(text)
+    assert result.samples == [hy("0", uuid="7137d9b2a08a4841", fields={"util_pct": 12.0})]
+
+
+def test_reduced_json_flag_set_drops_only_the_refusable_flags():
+    full, reduced = set(hysmi.JSON_ARGS), set(hysmi.JSON_ARGS_REDUCED)
+    assert full - reduced == {"--showpower", "--showclocks", "--showmeminfo", "vram"}
+    assert reduced < full and "--json" in reduced and "--showuniqueid" in reduced
+    assert hysmi.SPEC.json_args_reduced == hysmi.JSON_ARGS_REDUCED
+
+
+def test_secondary_die_na_cell_does_not_shift_columns():
+    text = """\
+============================ System Management Interface =============================
+======================================================================================
+DCU     Temp     AvgPwr     Perf     PwrCap     VRAM%      DCU%      Mode
+0       49.0C    N/A (Secondary die)      auto     300.0W     0%         0%        N/A
+1       48.0C    24.0W      auto     300.0W     0%         0%        N/A
+"""
+    result = hysmi.parse_text(text)
+    assert result.warnings == []
+    assert result.samples == [
+        hy("0", fields={"temp_edge_c": 49.0, "power_limit_w": 300.0, "vram_used_pct": 0.0,
+                        "util_pct": 0.0}, info={"perf_level": "auto"}),
+        hy("1", fields={"temp_edge_c": 48.0, "power_w": 24.0, "power_limit_w": 300.0,
+                        "vram_used_pct": 0.0, "util_pct": 0.0}, info={"perf_level": "auto"}),
+    ]
+
+
+def test_blank_line_between_header_and_rows_does_not_end_the_table():
+    text = """\
+============================ System Management Interface =============================
+DCU     Temp     AvgPwr     Perf     PwrCap     VRAM%      DCU%      Mode
+
+0       49.0C    25.0W      auto     300.0W     0%         0%        N/A
+1       48.0C    24.0W      auto     300.0W     0%         0%        N/A
+"""
+    assert [s.fields["power_w"] for s in hysmi.parse_text(text).samples] == [25.0, 24.0]
+
+
+def test_vram_used_pct_derived_only_from_both_byte_counts():
+    both = hysmi.parse_json('{"card0": {"vram Total Memory (MiB)": "65520", '
+                            '"vram Total Used Memory (MiB)": "16380"}}')
+    assert both.samples[0].fields["vram_used_pct"] == 25.0
+    printed = hysmi.parse_json('{"card0": {"vram Total Memory (MiB)": "65520", '
+                               '"vram Total Used Memory (MiB)": "16380", '
+                               '"HCU memory use (%)": "98"}}')
+    assert printed.samples[0].fields["vram_used_pct"] == 98.0  # the tool's own value wins
+    one = hysmi.parse_json('{"card0": {"vram Total Memory (MiB)": "65520"}}')
+    assert "vram_used_pct" not in one.samples[0].fields
+    zero = hysmi.parse_json('{"card0": {"vram Total Memory (MiB)": "0", '
+                            '"vram Total Used Memory (MiB)": "0"}}')
+    assert "vram_used_pct" not in zero.samples[0].fields

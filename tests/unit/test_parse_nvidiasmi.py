@@ -32,7 +32,8 @@ def test_a100_xml_v12_na_utilization_and_fan_left_out():
         pci_bus="0000:01:00.0",
         fields={"power_w": 67.03, "power_limit_w": 500.0, "temp_edge_c": 27.0,
                 "temp_mem_c": 44.0, "sclk_mhz": 1275.0, "mclk_mhz": 1593.0,
-                "vram_total_bytes": 81920 * MIB, "vram_used_bytes": 50 * MIB},
+                "vram_total_bytes": 81920 * MIB, "vram_used_bytes": 50 * MIB,
+                "vram_used_pct": 0.06},
         info={"serial": "1650522003820", "driver_version": "535.54.03"})]
 
 
@@ -56,7 +57,7 @@ def test_v10_power_na_left_out():
         pci_bus="0000:01:00.0",
         fields={"util_pct": 0.0, "mem_busy_pct": 0.0, "temp_edge_c": 39.0, "sclk_mhz": 135.0,
                 "mclk_mhz": 405.0, "fan_pct": 100.0, "vram_total_bytes": 4096 * MIB,
-                "vram_used_bytes": 42 * MIB})]
+                "vram_used_bytes": 42 * MIB, "vram_used_pct": 1.03})]
 
 
 def test_csv_with_header_units_and_bracketed_na():
@@ -77,7 +78,8 @@ def test_headerless_csv_in_poll_query_order():
         "1", uuid="GPU-abc", model="NVIDIA GPU, PCIe", pci_bus="0000:3b:00.0",
         fields={"util_pct": 87.0, "mem_busy_pct": 31.0, "vram_total_bytes": 81559 * MIB,
                 "vram_used_bytes": 40000 * MIB, "power_w": 312.5, "power_limit_w": 700.0,
-                "temp_edge_c": 61.0, "sclk_mhz": 1980.0, "mclk_mhz": 2619.0},
+                "temp_edge_c": 61.0, "sclk_mhz": 1980.0, "mclk_mhz": 2619.0,
+                "vram_used_pct": 49.04},
         info={"driver_version": "550.54.14"})]
 
 
@@ -103,3 +105,31 @@ def test_bad_xml_raises_parse_error(text: str):
 def test_version_text():
     assert nvidiasmi.parse_version("NVIDIA-SMI version  : 550.54.14\nDRIVER version : 550.54.14"
                                    ) == "550.54.14"
+
+
+@pytest.mark.parametrize("columns", [
+    ("index", "power.draw", "power.draw.instant", "power.draw.average"),
+    ("index", "power.draw.average", "power.draw.instant", "power.draw"),
+    ("index", "power.draw.instant", "power.draw", "power.draw.average"),
+])
+def test_power_preference_does_not_depend_on_column_order(columns: tuple[str, ...]):
+    values = {"index": "0", "power.draw": "200.0", "power.draw.instant": "250.0",
+              "power.draw.average": "190.0"}
+    text = ", ".join(f"{c} [W]" for c in columns) + "\n" + ", ".join(
+        values[c] for c in columns) + "\n"
+    assert nvidiasmi.parse_csv(text).samples[0].fields["power_w"] == 250.0
+    values["power.draw.instant"] = "[N/A]"  # older driver: the next preference
+    text = ", ".join(columns) + "\n" + ", ".join(values[c] for c in columns) + "\n"
+    assert nvidiasmi.parse_csv(text).samples[0].fields["power_w"] == 200.0
+
+
+def test_poll_query_asks_for_instant_power_with_a_reduced_fallback():
+    assert "power.draw.instant" in nvidiasmi.QUERY
+    assert "power.draw.instant" not in nvidiasmi.QUERY_REDUCED
+    assert set(nvidiasmi.QUERY) - set(nvidiasmi.QUERY_REDUCED) == {"power.draw.instant"}
+    spec = nvidiasmi.SPEC
+    assert "power.draw.instant" in spec.json_args[0]
+    assert "power.draw.instant" not in spec.json_args_reduced[0]
+    row = ("0, GPU-a, [N/A], 00000000:3B:00.0, A100, 550.54.14, 87, 31, 81559, 40000, "
+           "312.50, 700.00, 61, [N/A], 1980, 2619, N/A, 330.25\n")
+    assert nvidiasmi.parse(row).samples[0].fields["power_w"] == 330.25  # headerless, full

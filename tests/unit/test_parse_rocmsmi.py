@@ -38,7 +38,8 @@ def test_dtk_rocm_smi_json_is_hygon_and_ignores_empty_key():
         hygon("0", uuid="7100fa8866904061", model="DCU xxxx",
               fields={"power_w": 80.0, "temp_edge_c": 41.0, "temp_junction_c": 39.0,
                       "temp_mem_c": 44.0, "util_pct": 0.0,
-                      "vram_total_bytes": 65520 * MIB, "vram_used_bytes": 2 * MIB},
+                      "vram_total_bytes": 65520 * MIB, "vram_used_bytes": 2 * MIB,
+                      "vram_used_pct": 0.0},
               info={"serial": "TPXxxxx", "device_id": "0x6210"}),
     ]
 
@@ -57,7 +58,7 @@ def test_rocm_624_unique_id_without_0x_and_serial_na():
         "0", uuid="5c88007d760374f3", model="Navi 32 [Radeon RX 7700 XT / 7800 XT]",
         fields={"temp_edge_c": 45.0, "temp_junction_c": 51.0, "temp_mem_c": 54.0,
                 "power_w": 53.0, "util_pct": 100.0, "vram_total_bytes": 17163091968,
-                "vram_used_bytes": 11615076352},
+                "vram_used_bytes": 11615076352, "vram_used_pct": 67.67},
         info={"device_id": "0x747e", "gfx_arch": "gfx11001"})]
 
 
@@ -71,7 +72,7 @@ def test_rocm_602_secondary_die_power_absent_and_system_driver():
         fields={"temp_edge_c": 45.0, "temp_junction_c": 47.0, "temp_mem_c": 46.0,
                 "mclk_mhz": 96.0, "sclk_mhz": 500.0, "power_limit_w": 211.0, "util_pct": 0.0,
                 "mem_busy_pct": 0.0, "vram_total_bytes": 12868124672,
-                "vram_used_bytes": 1572757504},
+                "vram_used_bytes": 1572757504, "vram_used_pct": 12.22},
         info={"device_id": "0x73df", "perf_level": "auto", "driver_version": "6.3.6"})]
 
 
@@ -172,3 +173,17 @@ def test_no_json_data_raises_parse_error():
 def test_version_text():
     assert rocmsmi.parse_version("Driver version: 6.3.6\n") == "6.3.6"
     assert rocmsmi.parse_version("nothing") is None
+
+
+def test_sniff_reads_json_after_a_low_power_warning():
+    text = ("WARNING: AMD GPU device(s) is/are in a low-power state. Check power control/"
+            "runtime_status\n\n"
+            '{"card0": {"GPU use (%)": "12", "Temperature (Sensor edge) (C)": "40.0"}}\n')
+    result = rocmsmi.parse(text)
+    assert result.samples == [amd("0", fields={"util_pct": 12.0, "temp_edge_c": 40.0})]
+
+
+def test_reduced_json_flag_set_is_a_subset_that_keeps_identity():
+    reduced = set(rocmsmi.JSON_ARGS_REDUCED)
+    assert reduced < set(rocmsmi.JSON_ARGS)
+    assert {"--json", "--showuniqueid", "--showbus", "--showproductname"} <= reduced

@@ -1,7 +1,8 @@
 """A fake ``rocm-smi`` / ``hy-smi`` for tests and demos: replays captures or simulates GPUs.
 
     python -m tokenswarm.sim.fakesmi --replay capture.json [--replay-text table.txt]
-        [--delay-s S [--delay-while FILE]] [--fail-json] -- TOOL ARGS...
+        [--delay-s S [--delay-while FILE]] [--fail-json] [--reject-flag=FLAG]...
+        [--busy-once FILE] -- TOOL ARGS...
     python -m tokenswarm.sim.fakesmi --engine-url http://127.0.0.1:8000 --cards 8 -- ARGS...
 
 The tool's own arguments come after ``--`` and are answered like the real tool would: a
@@ -59,6 +60,11 @@ def _parser() -> argparse.ArgumentParser:
                         help="apply --delay-s only while FILE exists (a hang that ends)")
     parser.add_argument("--fail-json", action="store_true",
                         help="reject --json like an old tool (exit status 2)")
+    parser.add_argument("--reject-flag", action="append", default=[], metavar="FLAG",
+                        help="refuse calls with FLAG like an old tool (usage error, status 2)")
+    parser.add_argument("--busy-once", metavar="FILE",
+                        help="while FILE exists, fail the next --json call with status 1 "
+                        "('device busy') and delete FILE: a transient failure")
     parser.add_argument("--version-text", help="answer to the version probe")
     parser.add_argument("tool_args", nargs=argparse.REMAINDER)
     return parser
@@ -96,6 +102,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if wants_json and args.fail_json:
         print(f"{args.tool}: error: unrecognized arguments: --json", file=sys.stderr)
         return 2
+    refused = [a for a in tool_args if a in args.reject_flag]
+    if refused:
+        print(f"usage: {args.tool} [options]\n{args.tool}: error: unrecognized arguments: "
+              f"{' '.join(refused)}", file=sys.stderr)
+        return 2
+    if wants_json and args.busy_once and os.path.exists(args.busy_once):
+        os.unlink(args.busy_once)
+        print(f"{args.tool}: device busy, try again", file=sys.stderr)
+        return 1
     if args.replay or args.replay_text:
         capture = args.replay if wants_json or not args.replay_text else args.replay_text
         sys.stdout.write(Path(capture).read_text())

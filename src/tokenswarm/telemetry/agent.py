@@ -102,8 +102,12 @@ class Agent:
         with self._lock:
             self.stats.skipped_ticks += ticker.skipped
 
-    def run(self, duration_s: float = 0.0, join_timeout_s: float = 10.0) -> AgentStats:
-        """Poll until :meth:`stop` (or ``duration_s`` > 0 elapsed), then close the sinks."""
+    def run(self, duration_s: float = 0.0, join_timeout_s: float = 10.0,
+            flush_timeout_s: float = 5.0) -> AgentStats:
+        """Poll until :meth:`stop` (or ``duration_s`` > 0 elapsed), then close the sinks.
+
+        ``join_timeout_s`` bounds the wait for each poll thread (one may be inside a tool call),
+        ``flush_timeout_s`` each sink's final flush (the InfluxDB request timeout)."""
         ticker_start = None
         threads = []
         for source in self.sources:
@@ -122,7 +126,7 @@ class Agent:
         for thread in threads:
             thread.join(join_timeout_s)
         for sink in self.sinks:
-            self.stats.sinks.update(sink.close(join_timeout_s))
+            self.stats.sinks.update(sink.close(flush_timeout_s))
         return self.stats
 
     def stop(self) -> None:

@@ -82,6 +82,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parse.add_argument("--tool", required=True, help="hy-smi, rocm-smi, amd-smi or nvidia-smi")
     parse.add_argument("--format", choices=("auto", "json", "text"), default="auto",
                        help="force the JSON or the text parser (default: sniff)")
+    parse.add_argument("--static", metavar="FILE", help="amd-smi: a captured `amd-smi static "
+                       "--json` to join in (serial, PCI bus, model, power limit)")
     parse.add_argument("file", help="captured output ('-' reads stdin)")
     parse.set_defaults(func=run_parse)
 
@@ -129,7 +131,11 @@ def run_agent(args: argparse.Namespace) -> int:
     agent = Agent(sources, sinks, cfg.run_id, cfg.host, cfg.interval_s)
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: agent.stop())
-    stats = agent.run(cfg.duration_s, join_timeout_s=cfg.tool_timeout_s + 5.0)
+    # Poll threads may be inside a tool call (killed at tool_timeout_s); the final InfluxDB
+    # flush is bounded by influx.timeout_s (telemetry/tokenswarm-agent.service relies on both).
+    flush_s = influx.timeout_s if influx is not None else 5.0
+    stats = agent.run(cfg.duration_s, join_timeout_s=cfg.tool_timeout_s + 5.0,
+                      flush_timeout_s=flush_s)
     print(stats.summary(cfg.run_id), flush=True)
     return 0
 
@@ -153,12 +159,23 @@ def run_parse(args: argparse.Namespace) -> int:
     except ParseError as exc:
         raise UserError(f"{args.file} is not {args.tool} output the parser knows: {exc}"
                         ) from None
+    if args.static:
+        if spec.merge_static is None:
+            raise UserError(f"--static is for amd-smi; {args.tool} has no static capture")
+        try:
+            static = Path(args.static).read_text(errors="replace")
+        except OSError as exc:
+            raise UserError(f"cannot read {args.static}: {exc.strerror or exc}") from None
+        result.warnings += spec.merge_static(result.samples, static)
     for sample in result.samples:
         print(json.dumps(dataclasses.asdict(sample)))
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     if result.version:
         print(f"version: {result.version}", file=sys.stderr)
+    if not result.samples:
+        print(f"no device found in {args.file} (is it {args.tool} output?)", file=sys.stderr)
+        return 1
     return 0
 
 

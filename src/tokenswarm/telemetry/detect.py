@@ -4,11 +4,13 @@ A tool is looked up as configured (``tool_paths``), then on PATH, then in its us
 folders (``hy-smi`` lives in ``/opt/hyhal/bin``, often not on PATH). Auto mode takes one AMD-
 family tool (hy-smi, else rocm-smi, else amd-smi: on a DTK host hy-smi and the Hygon-flavoured
 rocm-smi report the same cards, and polling both would duplicate every GPU) plus nvidia-smi.
-A tool the user named but that cannot be found is a start-up error saying what to set.
+A tool the user named but that cannot be found is a start-up error saying what to set; auto
+mode that finds no GPU tool logs a warning (``--sources host`` says host-only is meant).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 from collections.abc import Mapping
@@ -20,6 +22,8 @@ from tokenswarm.telemetry.source import Source
 from tokenswarm.telemetry.sources.base import ToolSpec
 from tokenswarm.telemetry.sources.engine import EngineSource
 from tokenswarm.telemetry.sources.host import HostSource
+
+log = logging.getLogger("tokenswarm.agent")
 
 AUTO_AMD_ORDER = ("hy-smi", "rocm-smi", "amd-smi")
 OTHER_SOURCES = ("host", "engine")
@@ -102,7 +106,15 @@ def build_sources(cfg: AgentConfig) -> list[Source]:
     """Sources to poll, in order; raises UserError for anything the user must fix."""
     specs = tools()
     sources: list[Source] = []
-    for name in resolve_names(cfg):
+    names = resolve_names(cfg)
+    if "auto" in cfg.sources and not any(name in specs for name in names):
+        log.warning(
+            "no GPU tool found (looked for %s on PATH, in %s and tool_paths): polling %s only; "
+            "set --tool-path NAME=PATH if one is installed elsewhere, or --sources host to "
+            "silence this warning", ", ".join(specs),
+            ", ".join(sorted({d for spec in specs.values() for d in spec.search_dirs})),
+            " and ".join(n for n in names if n in OTHER_SOURCES))
+    for name in names:
         if name == "host":
             sources.append(HostSource())
         elif name == "engine":

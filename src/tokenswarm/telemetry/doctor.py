@@ -15,7 +15,7 @@ from typing import TextIO
 from tokenswarm.errors import UserError
 from tokenswarm.telemetry import detect
 from tokenswarm.telemetry.config import AgentConfig
-from tokenswarm.telemetry.gpusource import GpuToolSource
+from tokenswarm.telemetry.gpusource import REJECT_AFTER, GpuToolSource
 from tokenswarm.telemetry.sample import GpuSample, HostSample
 from tokenswarm.telemetry.source import PollResult
 from tokenswarm.telemetry.sources.engine import EngineSource
@@ -74,6 +74,12 @@ class Doctor:
         source = GpuToolSource(detect.tools()[name], path, self.cfg.tool_timeout_s)
         source.detect_version()
         result: PollResult = source.poll()
+        # Poll on while a failing format may still be given up (the agent does the same over
+        # its first polls), so the verdict is about the format the agent would end up with.
+        for _ in range(REJECT_AFTER * len(source.modes())):
+            if result.ok or result.timed_out or source.mode:
+                break
+            result = source.poll()
         if not result.ok:
             self.line("FAIL", name, f"{path}: {result.error} (check the tool runs by hand; "
                       f"send its output via `tokenswarm agent parse --tool {name} FILE`)")

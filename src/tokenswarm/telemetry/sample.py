@@ -2,7 +2,8 @@
 
 Field names carry their unit. A value the tool reports as N/A is absent from ``fields``,
 never 0. Strings that change on driver upgrades (serial, driver version, device id) go into
-``info`` (written as string fields), never into tags, so they do not split series.
+``info`` (written as string fields), never into tags, so they do not split series; the PCI
+address is written the same way (field ``pci_bus``).
 """
 
 from __future__ import annotations
@@ -51,6 +52,14 @@ class GpuSample:
     fields: dict[str, float | int] = field(default_factory=dict)
     info: dict[str, str] = field(default_factory=dict)
 
+    def derive(self) -> None:
+        """Fill fields computable from others: ``vram_used_pct`` = used / total * 100 when the
+        tool printed both byte counts but no percentage (TELEMETRY-FORMATS section 1)."""
+        used = self.fields.get("vram_used_bytes")
+        total = self.fields.get("vram_total_bytes")
+        if "vram_used_pct" not in self.fields and used is not None and total:
+            self.fields["vram_used_pct"] = round(100.0 * used / total, 2)
+
     def to_point(self, run_id: str, host: str, time_ns: int) -> Point:
         tags = {
             "run_id": run_id,
@@ -63,6 +72,8 @@ class GpuSample:
         }
         values: dict[str, FieldValue | None] = dict(self.fields)
         values.update(self.info)
+        if self.pci_bus:  # a string field, not a tag: one more tag would only add cardinality
+            values["pci_bus"] = self.pci_bus
         return Point("gpu", tags, values, time_ns)
 
 

@@ -1,4 +1,10 @@
-"""amd-smi (ROCm 6.1+): ``amd-smi metric --json`` per poll.
+"""amd-smi (ROCm 6.1+): ``amd-smi metric --json`` per poll, ``amd-smi static --json`` rarely.
+
+``metric`` has no identity and no power limit: serial (the ``uuid`` tag), PCI bus, market name
+(the ``model`` tag), driver version and the socket power limit live in ``static`` (sections
+``asic``, ``bus``, ``board``, ``limit``, ``driver``). The agent runs ``static`` at the first poll
+and rarely after; :func:`merge_static` (pure) joins its last output into each poll's samples
+by the ``gpu`` index.
 
 Shape drift (TELEMETRY-FORMATS.md 2.3): ROCm 6.x prints a top-level list, AMDSMI 26.x wraps it
 as ``{"gpu_data": [...]}``; a leaf is ``{"value", "unit"}``, a bare number (old builds) or
@@ -13,7 +19,8 @@ import json
 import re
 
 from tokenswarm.telemetry.sample import GpuSample
-from tokenswarm.telemetry.sources.base import ParseError, ParseResult, ToolSpec
+from tokenswarm.telemetry.sources.base import ParseError, ParseResult, ToolSpec, derived
+from tokenswarm.telemetry.sources.jsonfix import load_lenient
 from tokenswarm.telemetry.sources.units import (
     CLOCK_UNITS,
     ENERGY_UNITS,
@@ -36,6 +43,7 @@ PATHS: list[tuple[tuple[str, ...], str, dict[str, float] | None, str]] = [
     (("power", "current_socket_power"), "power_w", POWER_UNITS, "w"),
     (("power", "average_socket_power"), "power_w", POWER_UNITS, "w"),
     (("limit", "socket_power"), "power_limit_w", POWER_UNITS, "w"),
+    (("limit", "socket_power_limit"), "power_limit_w", POWER_UNITS, "w"),
     (("limit", "ppt0", "socket_power_limit"), "power_limit_w", POWER_UNITS, "w"),
     (("power", "power_limit"), "power_limit_w", POWER_UNITS, "w"),
     (("energy", "total_energy_consumption"), "energy_j", ENERGY_UNITS, "j"),
@@ -63,6 +71,11 @@ def _leaf(tree: object, path: tuple[str, ...]) -> object:
     return tree
 
 
+def _first(tree: object, *paths: tuple[str, ...]) -> object:
+    """The first leaf that holds a value ("N/A" is no value: try the next path)."""
+    return next((leaf for leaf in (_leaf(tree, p) for p in paths) if not is_na(leaf)), None)
+
+
 def _value_unit(leaf: object) -> tuple[object, str]:
     if isinstance(leaf, dict):
         return leaf.get("value"), str(leaf.get("unit", ""))
@@ -85,14 +98,15 @@ def gpu_sample(entry: dict[str, object], warnings: list[str]) -> GpuSample:
         number = to_bytes(f"{value} {unit}".strip(), "mb")  # amd-smi "MB" is MiB
         if number is not None:
             sample.fields[field] = number
-    serial = clean_serial(_leaf(entry, ("asic", "asic_serial")) or
-                          _leaf(entry, ("board", "product_serial")))
+    serial = clean_serial(_first(entry, ("asic", "asic_serial"), ("board", "product_serial")))
     sample.pci_bus = norm_pci_bus(_leaf(entry, ("bus", "bdf")))
     sample.uuid = clean_str(entry.get("uuid")) or serial or sample.pci_bus
-    sample.model = clean_str(_leaf(entry, ("asic", "market_name")) or
-                             _leaf(entry, ("board", "product_name")))
+    sample.model = clean_str(_first(entry, ("asic", "market_name"), ("board", "product_name")))
     if serial:
         sample.info["serial"] = serial
+    driver = clean_str(_leaf(entry, ("driver", "version")))
+    if driver:
+        sample.info["driver_version"] = driver
     device_id = clean_str(_leaf(entry, ("asic", "device_id")))
     if device_id:
         sample.info["device_id"] = device_id
@@ -112,15 +126,54 @@ def _entries(doc: object) -> list[dict[str, object]]:
     return doc
 
 
+def _load(text: str) -> tuple[object, list[str]]:
+    """JSON, or JSON after a line of text (amd-smi prints warnings first); ParseError if not."""
+    try:
+        return json.loads(text), []
+    except ValueError:
+        return load_lenient(text, NAME)
+
+
+@derived
 def parse_json(text: str) -> ParseResult:
     """``amd-smi metric --json`` (also ``static``/``process``/``list``); ParseError if not JSON."""
-    try:
-        doc = json.loads(text)
-    except ValueError as exc:
-        raise ParseError(f"{NAME}: output is not JSON ({exc})") from exc
-    result = ParseResult()
+    doc, notes = _load(text)
+    result = ParseResult(warnings=notes)
     result.samples = [gpu_sample(entry, result.warnings) for entry in _entries(doc)]
     return result
+
+
+STATIC_SECTIONS = ("asic", "bus", "board", "limit", "driver")
+
+
+def merge_static(samples: list[GpuSample], static_text: str) -> list[str]:
+    """Join ``amd-smi static --json`` into ``metric`` samples by gpu index (pure).
+
+    Fills what the metric sample lacks: ``uuid`` (asic serial, else board serial, else PCI
+    bus), ``model`` (market name), ``pci_bus``, ``power_limit_w``, and ``info`` strings (serial,
+    device id, driver version). Returns warnings (unreadable static output, a gpu missing).
+    """
+    try:
+        doc, _notes = _load(static_text)
+        entries = {str(e.get("gpu", "")): e for e in _entries(doc)}
+    except ParseError as exc:
+        return [f"{NAME}: static output not understood: {exc}"]
+    warnings: list[str] = []
+    for sample in samples:
+        entry = entries.get(sample.index)
+        if entry is None:
+            warnings.append(f"{NAME}: static output has no gpu {sample.index}")
+            continue
+        static = gpu_sample({"gpu": sample.index,
+                             **{k: entry[k] for k in STATIC_SECTIONS if k in entry}}, [])
+        sample.pci_bus = sample.pci_bus or static.pci_bus
+        sample.uuid = sample.uuid or static.uuid
+        sample.model = sample.model or static.model
+        for name, value in static.fields.items():
+            sample.fields.setdefault(name, value)
+        for name, text in static.info.items():
+            sample.info.setdefault(name, text)
+    return warnings
 
 
 _GPU_LINE = re.compile(r"^GPU:\s*(\d+)\s*$")
@@ -152,6 +205,7 @@ def text_tree(text: str) -> list[dict[str, object]]:
     return entries
 
 
+@derived
 def parse_text(text: str) -> ParseResult:
     """``amd-smi metric`` text; the boxed default ``amd-smi`` table is not parsed (warning)."""
     result = ParseResult(version=parse_version(text))
@@ -162,8 +216,16 @@ def parse_text(text: str) -> ParseResult:
 
 
 def parse(text: str) -> ParseResult:
-    """JSON when the output starts with ``[``/``{``, text otherwise."""
-    return parse_json(text) if text.lstrip().startswith(("[", "{")) else parse_text(text)
+    """JSON when the output starts with ``[``/``{`` (or has one a few lines down, after a
+    warning line), text otherwise."""
+    if text.lstrip().startswith(("[", "{")):
+        return parse_json(text)
+    if re.search(r"^\s*[\[{]", "\n".join(text.splitlines()[:5]), re.MULTILINE):
+        try:
+            return parse_json(text)
+        except ParseError:
+            pass
+    return parse_text(text)
 
 
 def parse_version(text: str) -> str | None:
@@ -180,6 +242,8 @@ SPEC = ToolSpec(
     json_args=("metric", "--json"),
     text_args=("metric",),
     version_args=("version",),
+    static_args=("static", "--json"),
+    merge_static=merge_static,
     parse_json=parse_json,
     parse_text=parse_text,
     parse=parse,

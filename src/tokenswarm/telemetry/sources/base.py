@@ -8,6 +8,7 @@ captured output in ``shared/fixtures/telemetry`` can be replayed through them.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -33,15 +34,36 @@ class ParseResult:
 
 
 Parser = Callable[[str], ParseResult]
+# Pure join of a second, rarely changing capture (amd-smi ``static --json``: serial, bus, board,
+# power limit) into the samples of one poll: (samples, static output) -> warnings.
+StaticMerger = Callable[[list[GpuSample], str], list[str]]
+
+
+def derived(parser: Parser) -> Parser:
+    """Wrap a parse function so every sample gets the fields derived from others
+    (:meth:`GpuSample.derive`: ``vram_used_pct`` from used/total when the tool has no %)."""
+
+    @functools.wraps(parser)
+    def wrapper(text: str) -> ParseResult:
+        result = parser(text)
+        for sample in result.samples:
+            sample.derive()
+        return result
+
+    return wrapper
 
 
 @dataclass(frozen=True)
 class ToolSpec:
     """How to find, run and parse one GPU tool.
 
-    ``json_args`` is tried first; when its output raises ParseError (or the tool rejects the
-    flags with a non-zero exit), the agent falls back to ``text_args`` parsed by
-    ``parse_text``. ``parse`` sniffs the format itself (used by ``tokenswarm agent parse``).
+    ``json_args`` is tried first. When the tool rejects them (a usage error, or the same
+    failure on several consecutive polls before they ever worked), ``json_args_reduced`` (a
+    smaller JSON flag set some older releases accept, parsed by ``parse_json``) is tried, then
+    ``text_args`` parsed by ``parse_text``; the agent remembers which one works. ``parse``
+    sniffs the format itself (used by ``tokenswarm agent parse``). ``static_args``: a second
+    call made at start-up and rarely after (identity, power limit), joined into each poll's
+    samples by ``merge_static``.
     """
 
     name: str  # "hy-smi", "rocm-smi", "amd-smi", "nvidia-smi"
@@ -55,3 +77,6 @@ class ToolSpec:
     parse_text: Parser
     parse: Parser
     parse_version: Callable[[str], str | None]
+    json_args_reduced: tuple[str, ...] = ()
+    static_args: tuple[str, ...] = ()
+    merge_static: StaticMerger | None = None

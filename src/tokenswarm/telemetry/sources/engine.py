@@ -2,13 +2,26 @@
 
 Queue length and KV-cache use explain latency that GPU utilisation cannot (a full KV cache
 queues requests while the GPU looks busy either way). :func:`parse_metrics` is pure so it is
-tested against real exposition text; values are summed over label sets (one engine can expose
-several models or data-parallel ranks). Fractions 0..1 become percentages.
+tested against real exposition text. Fractions 0..1 become percentages.
+
+One server can expose a metric under several label sets. How they are combined:
+
+* label sets that differ only in a rank label of one engine (:data:`RANK_LABELS`: SGLang's
+  ``tp_rank``, pipeline/expert ranks) are copies of one scheduler's state, repeated by each
+  rank: the largest copy is taken (they agree in practice), never their sum, which would count
+  each request once per GPU of a tensor-parallel engine;
+* the remaining label sets are distinct engines (vLLM's ``engine`` label per data-parallel
+  engine, SGLang ``dp_rank``, several ``model_name`` s): counts and counters
+  (running/waiting requests, token totals) are summed across them;
+* percentages (KV-cache usage) are never summed: the **maximum** across engines is reported,
+  because the fullest KV cache is the one that queues requests (an average would hide one
+  saturated data-parallel engine behind idle ones).
 """
 
 from __future__ import annotations
 
 import math
+import re
 import time
 import urllib.error
 import urllib.request
@@ -36,42 +49,57 @@ _NAMES: dict[str, dict[str, tuple[str, ...]]] = {
     },
 }
 _PERCENT = {"kv_cache_usage_pct"}
+# Labels that tell apart the ranks (GPUs) of one engine, not different engines.
+RANK_LABELS = frozenset({"tp_rank", "pp_rank", "attn_tp_rank", "ep_rank", "moe_ep_rank",
+                         "attn_dp_rank_in_tp"})
+_LINE = re.compile(r"^([A-Za-z_:][A-Za-z0-9_:]*)\s*(?:\{(.*)\})?\s*(\S+)")
+_LABEL = re.compile(r'([A-Za-z_][A-Za-z0-9_]*)\s*=\s*"((?:[^"\\]|\\.)*)"')
+
+Series = dict[str, list[tuple[dict[str, str], float]]]
 
 
-def _sum_by_name(text: str) -> dict[str, float]:
-    """Metric name -> sum over its label sets; comments and unreadable lines are skipped."""
-    sums: dict[str, float] = {}
+def parse_series(text: str) -> Series:
+    """Metric name -> [(labels, value)]; comments and unreadable lines are skipped."""
+    series: Series = {}
     for raw in text.splitlines():
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
-        if "{" in line:
-            name, _, rest = line.partition("{")
-            rest = rest.rsplit("}", 1)[-1]
-        else:
-            name, _, rest = line.partition(" ")
-        parts = rest.split()
-        if not parts:
+        match = _LINE.match(line)
+        if match is None:
             continue
+        name, labels, value_text = match.groups()
         try:
-            value = float(parts[0])
+            value = float(value_text)
         except ValueError:
             continue
         if math.isfinite(value):
-            sums[name.strip()] = sums.get(name.strip(), 0.0) + value
-    return sums
+            series.setdefault(name, []).append((dict(_LABEL.findall(labels or "")), value))
+    return series
+
+
+def combine(samples: list[tuple[dict[str, str], float]], percent: bool) -> float:
+    """One value from a metric's label sets (see the module doc): max over the rank copies of
+    one engine, then sum over engines (max for a percentage)."""
+    engines: dict[frozenset[tuple[str, str]], float] = {}
+    for labels, value in samples:
+        key = frozenset((k, v) for k, v in labels.items() if k not in RANK_LABELS)
+        engines[key] = max(value, engines.get(key, value))
+    values = list(engines.values())
+    return max(values) if percent else sum(values)
 
 
 def parse_metrics(text: str) -> EngineSample | None:
     """Prometheus text of vLLM or SGLang -> one :class:`EngineSample` (None: neither)."""
-    sums = _sum_by_name(text)
+    series = parse_series(text)
     for engine, table in _NAMES.items():
         fields: dict[str, float | int] = {}
         for name, candidates in table.items():
-            found = next((sums[c] for c in candidates if c in sums), None)
+            found = next((c for c in candidates if c in series), None)
             if found is None:
                 continue
-            fields[name] = round(found * 100.0, 4) if name in _PERCENT else round(found)
+            value = combine(series[found], name in _PERCENT)
+            fields[name] = round(value * 100.0, 4) if name in _PERCENT else round(value)
         if fields:
             return EngineSample(engine, fields)
     return None

@@ -8,7 +8,10 @@ other flags splice text before or after the document. Repairs, tried in order un
 1. strict parse (duplicate keys are legal for ``json``: the last one wins);
 2. insert the missing comma after a complete ``"k": "v"`` pair or a closing ``}`` that is
    directly followed by the next ``"key"``, and drop trailing commas before ``}``;
-3. keep only the text from the first ``{`` to the last ``}`` and repeat 1-2.
+3. decode one document with ``json.JSONDecoder().raw_decode`` from the first ``{``/``[`` that
+   opens a line (else the first ``{``), so text before it (a warning line) and after it (a
+   topology table, a warning holding ``}``) is ignored; then the same on the comma-repaired
+   text.
 
 If none works the output raises :class:`ParseError`, so the agent falls back to the text table.
 Each repair is reported so the agent can count it in ``parse_warnings``.
@@ -24,6 +27,7 @@ from tokenswarm.telemetry.sources.base import ParseError
 
 _MISSING_COMMA = re.compile(r'("\s*:\s*"[^"\n]*"|\})(\s*")')
 _TRAILING_COMMA = re.compile(r",(\s*[}\]])")
+_LINE_START = re.compile(r"^[ \t]*[{\[]", re.MULTILINE)
 
 
 _FAILED = object()
@@ -42,6 +46,30 @@ def _add_commas(text: str) -> tuple[str, int]:
     return fixed, count + trailing
 
 
+def _starts(text: str) -> list[int]:
+    """Where the document may begin: a ``{``/``[`` opening a line (after a warning line),
+    then the first ``{`` anywhere."""
+    starts = [m.end() - 1 for m in _LINE_START.finditer(text)][:8]
+    first = text.find("{")
+    if first >= 0 and first not in starts:
+        starts.append(first)
+    return starts
+
+
+def _decode_from(text: str) -> Any:
+    """The first JSON object/array that starts at one of :func:`_starts` (text after it, even
+    text with braces, is ignored: ``raw_decode`` stops where the document ends)."""
+    decoder = json.JSONDecoder()
+    for start in _starts(text):
+        try:
+            doc, _end = decoder.raw_decode(text, start)
+        except ValueError:
+            continue
+        if isinstance(doc, dict | list):
+            return doc
+    return _FAILED
+
+
 def load_lenient(text: str, tool: str) -> tuple[Any, list[str]]:
     """Parse ``text`` as JSON, repairing what hy-smi is known to break; returns (doc, notes)."""
     if not text.strip():
@@ -50,16 +78,17 @@ def load_lenient(text: str, tool: str) -> tuple[Any, list[str]]:
         return json.loads(text), []
     except ValueError as exc:
         first_error = exc
-    candidates = [("", text)]
-    start, end = text.find("{"), text.rfind("}")
-    if 0 <= start < end and (start > 0 or text[end + 1:].strip()):
-        candidates.append(("; ignored text around the JSON object", text[start:end + 1]))
-    for note, candidate in candidates:
-        doc = _try(candidate) if note else _FAILED
+    fixed, count = _add_commas(text)
+    if count:
+        doc = _try(fixed)
         if doc is not _FAILED:
-            return doc, [f"{tool}: repaired invalid JSON{note}"]
-        fixed, count = _add_commas(candidate)
-        doc = _try(fixed) if count else _FAILED
+            return doc, [f"{tool}: repaired invalid JSON: {count} missing/extra comma(s)"]
+    around = "; ignored text around the JSON object"
+    doc = _decode_from(text)
+    if doc is not _FAILED:
+        return doc, [f"{tool}: repaired invalid JSON{around}"]
+    if count:
+        doc = _decode_from(fixed)
         if doc is not _FAILED:
-            return doc, [f"{tool}: repaired invalid JSON: {count} missing/extra comma(s){note}"]
+            return doc, [f"{tool}: repaired invalid JSON: {count} missing/extra comma(s){around}"]
     raise ParseError(f"{tool}: output is not JSON and could not be repaired ({first_error})")

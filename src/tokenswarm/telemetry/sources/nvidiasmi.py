@@ -15,7 +15,7 @@ import re
 import xml.etree.ElementTree as ET
 
 from tokenswarm.telemetry.sample import GpuSample
-from tokenswarm.telemetry.sources.base import ParseError, ParseResult, ToolSpec
+from tokenswarm.telemetry.sources.base import ParseError, ParseResult, ToolSpec, derived
 from tokenswarm.telemetry.sources.units import (
     clean_serial,
     clean_str,
@@ -25,18 +25,29 @@ from tokenswarm.telemetry.sources.units import (
 )
 
 NAME = "nvidia-smi"
-QUERY = ("index", "uuid", "serial", "pci.bus_id", "name", "driver_version", "utilization.gpu",
-         "utilization.memory", "memory.total", "memory.used", "power.draw", "power.limit",
-         "temperature.gpu", "temperature.memory", "clocks.sm", "clocks.mem", "fan.speed")
-# query name -> field; several names per field (aliases across drivers), first present wins.
-CSV_FIELDS: dict[str, str] = {
-    "utilization.gpu": "util_pct", "utilization.memory": "mem_busy_pct",
-    "power.draw.instant": "power_w", "power.draw": "power_w", "power.draw.average": "power_w",
-    "power.limit": "power_limit_w", "enforced.power.limit": "power_limit_w",
-    "temperature.gpu": "temp_edge_c", "temperature.memory": "temp_mem_c",
-    "clocks.sm": "sclk_mhz", "clocks.current.sm": "sclk_mhz",
-    "clocks.mem": "mclk_mhz", "clocks.current.memory": "mclk_mhz", "fan.speed": "fan_pct",
+# The poll query. ``power.draw.instant`` (drivers >= ~550) is the reading to prefer
+# (TELEMETRY-FORMATS pitfall 6); older drivers refuse the whole query for it ("not a valid
+# field to query"), so QUERY_REDUCED without it is the fallback the agent remembers.
+QUERY_REDUCED = ("index", "uuid", "serial", "pci.bus_id", "name", "driver_version",
+                 "utilization.gpu", "utilization.memory", "memory.total", "memory.used",
+                 "power.draw", "power.limit", "temperature.gpu", "temperature.memory",
+                 "clocks.sm", "clocks.mem", "fan.speed")
+QUERY = (*QUERY_REDUCED, "power.draw.instant")
+# field -> query names in order of preference (aliases across drivers): the first one with a
+# number wins, wherever its column stands.
+CSV_PREFERENCE: dict[str, tuple[str, ...]] = {
+    "util_pct": ("utilization.gpu",),
+    "mem_busy_pct": ("utilization.memory",),
+    "power_w": ("power.draw.instant", "power.draw", "power.draw.average"),
+    "power_limit_w": ("power.limit", "enforced.power.limit"),
+    "temp_edge_c": ("temperature.gpu",),
+    "temp_mem_c": ("temperature.memory",),
+    "sclk_mhz": ("clocks.sm", "clocks.current.sm"),
+    "mclk_mhz": ("clocks.mem", "clocks.current.memory"),
+    "fan_pct": ("fan.speed",),
 }
+CSV_FIELDS: dict[str, str] = {name: field for field, names in CSV_PREFERENCE.items()
+                              for name in names}
 CSV_BYTES = {"memory.total": "vram_total_bytes", "memory.used": "vram_used_bytes"}
 CSV_IGNORED = re.compile(
     r"^(?:pstate|memory\.(?:free|reserved)|clocks\.(?:current\.)?(?:graphics|gr|video)"
@@ -46,12 +57,15 @@ CSV_IGNORED = re.compile(
 def _csv_sample(row: dict[str, str], position: int, warnings: list[str]) -> GpuSample:
     sample = GpuSample(tool=NAME, vendor="nvidia", index=clean_str(row.get("index")))
     sample.index = sample.index or str(position)
+    for field, names in CSV_PREFERENCE.items():
+        number = next((n for n in map(to_float, (row.get(name) for name in names))
+                       if n is not None), None)
+        if number is not None:
+            sample.fields[field] = number
     for name, cell in row.items():
         if name in CSV_FIELDS:
-            number = to_float(cell)
-            if number is not None:
-                sample.fields.setdefault(CSV_FIELDS[name], number)
-        elif name in CSV_BYTES:
+            continue
+        if name in CSV_BYTES:
             number_bytes = to_bytes(cell, "mib")
             if number_bytes is not None:
                 sample.fields[CSV_BYTES[name]] = number_bytes
@@ -69,6 +83,7 @@ def _csv_sample(row: dict[str, str], position: int, warnings: list[str]) -> GpuS
     return sample
 
 
+@derived
 def parse_csv(text: str) -> ParseResult:
     """``--query-gpu`` CSV with header (``name [unit]`` columns) or in :data:`QUERY` order."""
     reader = csv.reader(io.StringIO(text.strip()), skipinitialspace=True)  # ", " separators
@@ -81,8 +96,8 @@ def parse_csv(text: str) -> ParseResult:
     header = [re.sub(r"\s*\[.*\]$", "", name) for name in rows[0]]
     if any(name in CSV_FIELDS or name in ("name", "uuid", "index") for name in header):
         body = rows[1:]
-    elif len(rows[0]) == len(QUERY) and rows[0][0].isdigit():
-        header, body = list(QUERY), rows
+    elif len(rows[0]) in (len(QUERY), len(QUERY_REDUCED)) and rows[0][0].isdigit():
+        header, body = list(QUERY if len(rows[0]) == len(QUERY) else QUERY_REDUCED), rows
     else:
         result.warnings.append(
             f"{NAME}: headerless CSV with {len(rows[0])} columns does not match the poll query;"
@@ -125,6 +140,7 @@ XML_FIELDS: list[tuple[str, tuple[str, ...]]] = [
 ]
 
 
+@derived
 def parse_xml(text: str) -> ParseResult:
     """``nvidia-smi -q -x``; the index is the document order (``minor_number`` is not it)."""
     try:
@@ -159,6 +175,7 @@ def parse_xml(text: str) -> ParseResult:
     return result
 
 
+@derived
 def parse(text: str) -> ParseResult:
     """XML when it starts with ``<``, CSV otherwise."""
     return parse_xml(text) if text.lstrip().startswith("<") else parse_csv(text)
@@ -176,6 +193,7 @@ SPEC = ToolSpec(
     binaries=("nvidia-smi",),
     search_dirs=("/usr/bin", "/usr/local/nvidia/bin", "/usr/local/bin", "/usr/lib/wsl/lib"),
     json_args=(f"--query-gpu={','.join(QUERY)}", "--format=csv,nounits"),
+    json_args_reduced=(f"--query-gpu={','.join(QUERY_REDUCED)}", "--format=csv,nounits"),
     text_args=("-q", "-x"),
     version_args=("--version",),
     parse_json=parse_csv,

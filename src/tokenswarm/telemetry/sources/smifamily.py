@@ -97,11 +97,21 @@ def parse_text(tool: str, fixed_vendor: str | None, text: str) -> ParseResult:
     return result
 
 
+_EARLY_JSON = re.compile(r"^\s*\{", re.MULTILINE)
+
+
 def sniff(tool: str, fixed_vendor: str | None, text: str) -> ParseResult:
-    """Pick JSON, CSV or text by the first non-blank character / header."""
+    """Pick JSON, CSV or text by the first non-blank character / header. A ``{`` opening one
+    of the first lines (after a warning such as ``WARNING: ... low-power state``) means JSON
+    too, when the lenient JSON parse accepts it."""
     stripped = text.lstrip()
     if stripped.startswith(("{", "[")):
         return parse_json(tool, fixed_vendor, text)
     if stripped.startswith("device,"):
         return parse_csv(tool, fixed_vendor, text)
+    if _EARLY_JSON.search("\n".join(stripped.splitlines()[:5])):
+        try:
+            return parse_json(tool, fixed_vendor, text)
+        except ParseError:
+            pass
     return parse_text(tool, fixed_vendor, text)

@@ -16,6 +16,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from tokenswarm.telemetry.sources.units import is_na
+
 INDEX_HEADERS = ("DCU", "HCU", "GPU", "Device")
 _DEVICE_LINE = re.compile(r"^\s*(?:DCU|HCU|GPU)\[(\d+)\]\s*:\s*(.*?)\s*$")
 _TOKEN = re.compile(r"\S+")
@@ -57,16 +59,34 @@ def _owner(columns: list[tuple[int, str]], offset: int) -> int | None:
     return owner
 
 
+def _cells(line: str) -> list[tuple[int, str]]:
+    """(start offset, text) per cell: whitespace-separated tokens, except that a parenthesised
+    note after ``N/A`` stays with it (``N/A (Secondary die)`` is one cell, MI250 odd GCDs)."""
+    cells: list[tuple[int, str]] = []
+    open_note = False
+    for match in _TOKEN.finditer(line):
+        token = match.group(0)
+        joins = cells and (open_note or (token.startswith("(") and is_na(cells[-1][1])))
+        if joins:
+            start, text = cells[-1]
+            cells[-1] = (start, f"{text} {token}")
+            open_note = not token.endswith(")")
+        else:
+            cells.append((match.start(), token))
+            open_note = False
+    return cells
+
+
 def _split_row(line: str, columns: list[tuple[int, str]]) -> dict[str, str]:
-    tokens = list(_TOKEN.finditer(line))
-    if len(tokens) == len(columns):  # right-aligned old tables: one token per column
-        return {name: token.group(0) for (_s, name), token in zip(columns, tokens, strict=True)}
-    cells: dict[str, list[str]] = {}
-    for token in tokens:  # ROCm 6.1+ cells hold spaces ("0x7551,   8001"): go by offsets
-        owner = _owner(columns, token.start())
+    cells = _cells(line)
+    if len(cells) == len(columns):  # right-aligned old tables: one cell per column
+        return {name: text for (_s, name), (_o, text) in zip(columns, cells, strict=True)}
+    parts: dict[str, list[str]] = {}
+    for start, text in cells:  # ROCm 6.1+ cells hold spaces ("0x7551,   8001"): go by offsets
+        owner = _owner(columns, start)
         if owner is not None:
-            cells.setdefault(columns[owner][1], []).append(token.group(0))
-    return {name: " ".join(parts) for name, parts in cells.items()}
+            parts.setdefault(columns[owner][1], []).append(text)
+    return {name: " ".join(texts) for name, texts in parts.items()}
 
 
 def find_table(text: str) -> Table | None:
@@ -82,8 +102,8 @@ def find_table(text: str) -> Table | None:
         table = Table(first, [name for _s, name in columns])
         for row_line in rest[1 if qualifiers else 0:]:
             stripped = row_line.strip()
-            if stripped.startswith("=") and not table.rows:
-                continue  # ROCm 6.1+ puts a ==== line between header and rows
+            if (not stripped or stripped.startswith("=")) and not table.rows:
+                continue  # ROCm 6.1+ puts a ==== line (some hy-smi a blank one) before rows
             if not stripped or not stripped.split()[0].isdigit():
                 break
             table.rows.append(_split_row(row_line, columns))
