@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
+TELEMETRY_FIXTURES = REPO.parent / "shared" / "fixtures" / "telemetry"
 CHAT_LOCUSTFILE = str(REPO / "locustfiles" / "openai_chat.py")
 COMPLETIONS_LOCUSTFILE = str(REPO / "locustfiles" / "openai_completions.py")
 
@@ -56,3 +57,13 @@ def wait_for(predicate: Any, timeout_s: float, what: str, interval_s: float = 0.
             return value
         time.sleep(interval_s)
     raise AssertionError(f"timed out after {timeout_s:g} s waiting for {what}")
+
+
+def telemetry_fixture(name: str) -> str:
+    """A real captured tool output from ../shared (skips in a user's clone without it)."""
+    import pytest
+
+    path = TELEMETRY_FIXTURES / name
+    if not path.is_file():
+        pytest.skip(f"{path} absent (fresh clone without ../shared)")
+    return path.read_text(encoding="utf-8")

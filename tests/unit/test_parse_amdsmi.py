@@ -5,21 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from helpers import REPO
+from helpers import telemetry_fixture as fixture
 
 from tokenswarm.telemetry.sample import GpuSample
 from tokenswarm.telemetry.sources import amdsmi
 from tokenswarm.telemetry.sources.base import ParseError
 
-FIXTURES = REPO.parent / "shared" / "fixtures" / "telemetry"
 MIB = 1048576
-
-
-def fixture(name: str) -> str:
-    path = FIXTURES / name
-    if not path.is_file():
-        pytest.skip(f"{path} absent (fresh clone without ../shared)")
-    return path.read_text(encoding="utf-8")
 
 
 def amd(index: str, **kw) -> GpuSample:
