@@ -9,9 +9,10 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from records import BASE, ns, record
 
 from tokenswarm import __version__
-from tokenswarm.collector import BUCKET_NS, METRICS, Collector, RequestRecord
+from tokenswarm.collector import BUCKET_NS, METRICS, Collector
 from tokenswarm.results import (
     CSV_COLUMNS,
     RequestsCsv,
@@ -20,50 +21,8 @@ from tokenswarm.results import (
     iso,
     write_summary,
 )
-from tokenswarm.timing import derive_timing, tokens_per_chunk
 
 SECOND = 1_000_000_000
-BASE = 1_700_000_000_000_000_000  # wall-clock ns, a multiple of BUCKET_NS
-
-
-def ns(ms: float) -> int:
-    return round(ms * 1_000_000)
-
-
-def record(
-    start_ms: float,
-    chunk_ms: list[float],
-    output_tokens: int | None,
-    *,
-    error: str | None = None,
-    input_tokens: int | None = 100,
-    expected_input: int | None = None,
-    requested: int | None = None,
-    worker: str = "w1",
-) -> RequestRecord:
-    """A record whose chunks arrive ``chunk_ms`` after a request started at BASE + start_ms."""
-    start = BASE + ns(start_ms)
-    timing = None
-    if error is None and chunk_ms:
-        timing = derive_timing(start, [start + ns(c) for c in chunk_ms], output_tokens or 0)
-    chunk_wall = [start + ns(c) for c in chunk_ms]
-    return RequestRecord(
-        start_wall_ns=start,
-        end_wall_ns=chunk_wall[-1] if chunk_wall else start + ns(5),
-        worker=worker,
-        error_class=error,
-        error_detail=f"detail of {error}" if error else "",
-        timing=timing,
-        input_tokens=input_tokens,
-        expected_input_tokens=expected_input,
-        output_tokens=output_tokens,
-        requested_output_tokens=requested,
-        output_tokens_source="usage",
-        chunk_wall_ns=chunk_wall,
-        chunk_tokens=tokens_per_chunk(len(chunk_ms), output_tokens),
-    )
-
-
 def _summary(c: Collector, window: Window, **kw):
     args = {
         "run_id": "run-1",

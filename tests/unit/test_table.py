@@ -4,39 +4,18 @@ from __future__ import annotations
 
 import json
 
+from records import BASE, record
+
 from tokenswarm.collector import Collector, RequestRecord
 from tokenswarm.results import Window, build_summary
 from tokenswarm.table import format_summary
-from tokenswarm.timing import derive_timing, tokens_per_chunk
 
-BASE = 1_700_000_000_000_000_000
 MS = 1_000_000
 SECOND = 1_000_000_000
 
 
-def _ok(start_ms: int, chunk_ms: list[int], tokens: int, *, requested: int | None = None,
-        input_tokens: int = 100, expected_input: int | None = None) -> RequestRecord:
-    start = BASE + start_ms * MS
-    chunks = [start + c * MS for c in chunk_ms]
-    return RequestRecord(
-        start_wall_ns=start,
-        end_wall_ns=chunks[-1],
-        worker="w1",
-        timing=derive_timing(start, chunks, tokens),
-        input_tokens=input_tokens,
-        expected_input_tokens=expected_input,
-        output_tokens=tokens,
-        requested_output_tokens=requested,
-        output_tokens_source="usage",
-        chunk_wall_ns=chunks,
-        chunk_tokens=tokens_per_chunk(len(chunks), tokens),
-    )
-
-
 def _failed(start_ms: int, error: str) -> RequestRecord:
-    start = BASE + start_ms * MS
-    return RequestRecord(start_wall_ns=start, end_wall_ns=start + MS, worker="w1",
-                         error_class=error)
+    return record(start_ms, [], None, error=error, input_tokens=None)
 
 
 def _summary(records: list[RequestRecord], *, warmup_ms: int = 2000) -> dict:
@@ -57,9 +36,9 @@ def _line(text: str, prefix: str) -> str:
 
 def test_renders_header_rows_throughput_and_counts():
     records = [
-        _ok(3000, [100, 120, 140, 160], 4, requested=4),
-        _ok(4000, [250, 270, 290, 1600], 4, requested=4),
-        _ok(500, [100, 200], 2),  # warm-up
+        record(3000, [100, 120, 140, 160], 4, requested=4),
+        record(4000, [250, 270, 290, 1600], 4, requested=4),
+        record(500, [100, 200], 2),  # warm-up
         _failed(5000, "http_500"),
         _failed(5100, "http_500"),
         _failed(5200, "timeout_idle"),
@@ -92,9 +71,9 @@ def test_renders_header_rows_throughput_and_counts():
 
 
 def test_short_outputs_warning():
-    s = _summary([_ok(3000, [10, 20, 30], 3, requested=128),
-                  _ok(3000, [10, 20], 2, requested=128),
-                  _ok(3000, [10, 20], 128, requested=128)])
+    s = _summary([record(3000, [10, 20, 30], 3, requested=128),
+                  record(3000, [10, 20], 2, requested=128),
+                  record(3000, [10, 20], 128, requested=128)])
     text = format_summary(s)
     warning = _line(text, "warning:")
     assert warning.startswith("warning: 2 responses were shorter than the requested output")
@@ -102,8 +81,8 @@ def test_short_outputs_warning():
 
 
 def test_prompt_mismatch_note():
-    s = _summary([_ok(3000, [10, 20], 2, input_tokens=140, expected_input=128),
-                  _ok(3000, [10, 20], 2, input_tokens=128, expected_input=128)])
+    s = _summary([record(3000, [10, 20], 2, input_tokens=140, expected_input=128),
+                  record(3000, [10, 20], 2, input_tokens=128, expected_input=128)])
     note = _line(format_summary(s), "note:")
     assert "in 1 requests" in note and "mean |diff| 12.0 tokens" in note
 
