@@ -10,11 +10,12 @@ always Hygon, rocm-smi is Hygon when DTK printed it (decided per output, see
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import re
 
 from tokenswarm.telemetry.sources import smikeys
-from tokenswarm.telemetry.sources.base import ParseError, ParseResult
+from tokenswarm.telemetry.sources.base import ParseError, ParseResult, ToolSpec, derived
 from tokenswarm.telemetry.sources.jsonfix import load_lenient
 from tokenswarm.telemetry.sources.table import device_lines, find_table
 from tokenswarm.telemetry.sources.units import clean_str
@@ -115,3 +116,41 @@ def sniff(tool: str, fixed_vendor: str | None, text: str) -> ParseResult:
         except ParseError:
             pass
     return parse_text(tool, fixed_vendor, text)
+
+
+def make_spec(
+    *,
+    name: str,
+    vendor: str,
+    fixed_vendor: str | None,
+    binaries: tuple[str, ...],
+    search_dirs: tuple[str, ...],
+    json_args: tuple[str, ...],
+    json_args_reduced: tuple[str, ...],
+    version_args: tuple[str, ...],
+    version_pattern: str,
+) -> ToolSpec:
+    """The ToolSpec of one member of the rocm-smi family (hy-smi, rocm-smi): the same three
+    parsers bound to the tool's name and vendor rule (``fixed_vendor`` None: decided per output),
+    the default table as the text fallback, and a version taken from ``version_pattern``'s
+    first group."""
+    version_re = re.compile(version_pattern, re.IGNORECASE)
+
+    def parse_version(text: str) -> str | None:
+        match = version_re.search(text)
+        return match.group(1) if match else None
+
+    return ToolSpec(
+        name=name,
+        vendor=vendor,
+        binaries=binaries,
+        search_dirs=search_dirs,
+        json_args=json_args,
+        json_args_reduced=json_args_reduced,
+        text_args=(),
+        version_args=version_args,
+        parse_json=derived(functools.partial(parse_json, name, fixed_vendor)),
+        parse_text=derived(functools.partial(parse_text, name, fixed_vendor)),
+        parse=derived(functools.partial(sniff, name, fixed_vendor)),
+        parse_version=parse_version,
+    )
