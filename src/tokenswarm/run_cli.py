@@ -57,6 +57,15 @@ def _env(name: str, fallback: Any) -> Any:
     return os.environ.get(f"TOKENSWARM_{name}", fallback)
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows defaults, except empty ones and secrets (an API key from the environment)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default in (None, "") or action.dest == "api_key":
+            return action.help
+        return super()._get_help_string(action)
+
+
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "run",
@@ -64,7 +73,7 @@ def register(subparsers: Any) -> None:
         description="Run streaming load against an OpenAI-compatible server and write "
         "results/<run_id>/summary.json and requests.csv. Without --host, a simulated "
         "engine is started on 127.0.0.1 for the duration of the run.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_HelpFormatter,
     )
     p.add_argument("--host", default="", help="server root URL, e.g. http://127.0.0.1:8000 "
                    "(default: start the built-in simulator)")

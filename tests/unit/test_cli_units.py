@@ -298,3 +298,13 @@ def test_run_options_default_from_tokenswarm_environment(monkeypatch):
     args = build_parser().parse_args(["run"])
     assert (args.input_tokens, args.output_tokens) == (55, 7)
     assert build_parser().parse_args(["run", "--input-tokens", "9"]).input_tokens == 9
+
+
+def test_run_help_never_shows_an_api_key_from_the_environment(monkeypatch, capsys):
+    monkeypatch.setenv("TOKENSWARM_API_KEY", "sk-secret-value")
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["run", "--help"])
+    out = capsys.readouterr().out
+    assert "sk-secret-value" not in out
+    assert "(default: None)" not in out
+    assert "(default: 16)" in out  # other defaults are still shown
