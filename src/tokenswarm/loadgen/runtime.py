@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tokenswarm.collector import Collector
+from tokenswarm.collector import Collector, RequestRecord
 from tokenswarm.errors import UserError
 from tokenswarm.loadgen.context import LoadContext
 from tokenswarm.loadgen.options import LoadOptions
@@ -47,6 +47,18 @@ class Runtime:
         self.aggregate = Collector()
         self.context: LoadContext | None = None
         self.run: RunInfo | None = None
+
+    def sent(self, start_wall_ns: int) -> None:
+        """A request is about to be written (load processes)."""
+        self.collector.on_sent(start_wall_ns)
+
+    def finished(self, record: RequestRecord) -> None:
+        """A request ended (ok or failed): record it (load processes)."""
+        self.collector.on_finished(record)
+
+    def interrupted(self, record: RequestRecord) -> None:
+        """A stream was cut by the test stopping: its tokens count, the request does not."""
+        self.collector.on_interrupted(record)
 
     def build_context(self, environment: Any) -> LoadContext:
         opts = LoadOptions.from_namespace(environment.parsed_options)

@@ -51,20 +51,19 @@ class _OpenAIStreamUser(User):
     def generate(self) -> None:
         ctx = self.ctx
         path, body, prompt, out_tokens = ctx.request(self.chat)
-        collector = RUNTIME.collector
         result = StreamResult(wall_send_ns=time.time_ns())
-        collector.on_sent(result.wall_send_ns)
+        RUNTIME.sent(result.wall_send_ns)
         try:
             self.stream_client.stream(path, body, result)
         except gevent.GreenletExit:
             try:
                 record = _record(result, ctx.worker, prompt.input_tokens, out_tokens, done=False)
-                collector.on_interrupted(record)
+                RUNTIME.interrupted(record)
             except Exception:  # the user must stop even if recording failed
                 log.exception("tokenswarm: could not record a request interrupted by the stop")
             raise
         record = _record(result, ctx.worker, prompt.input_tokens, out_tokens)
-        collector.on_finished(record)
+        RUNTIME.finished(record)
         elapsed_ms = (time.perf_counter_ns() - result.t_send_ns) / 1e6
         self.environment.events.request.fire(
             request_type="POST",
