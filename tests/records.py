@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from tokenswarm.collector import BUCKET_NS, RequestRecord
+from tokenswarm.collector import BUCKET_NS, Collector, RequestRecord
+from tokenswarm.stages import StageInfo
 from tokenswarm.timing import derive_timing, tokens_per_chunk
 
 BASE = 1_700_000_000_000_000_000  # wall-clock ns, a multiple of BUCKET_NS
@@ -54,3 +55,18 @@ def record(
         chunk_wall_ns=chunk_wall,
         chunk_tokens=tokens_per_chunk(len(chunk_ms), output_tokens, cumulative),
     )
+
+
+def staged(measure_from_ns: int, started_ns: int = BASE, index: int = 0) -> Collector:
+    """A collector with one stage that started at ``started_ns`` and measures from
+    ``measure_from_ns`` (what a single-stage run looks like)."""
+    collector = Collector()
+    collector.timeline.add(stage(measure_from_ns, started_ns, index))
+    return collector
+
+
+def stage(measure_from_ns: int, started_ns: int = BASE, index: int = 0,
+          scenario: str = "custom") -> StageInfo:
+    return StageInfo(index=index, name=f"{scenario}@{index}", scenario=scenario, users=1,
+                     input_tokens=100, output_tokens=10, started_ns=started_ns,
+                     measure_from_ns=measure_from_ns)

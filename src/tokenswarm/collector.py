@@ -9,8 +9,11 @@ Token-time accounting: each token chunk's tokens are added to the bucket of the 
 arrival (wall clock), so a long request counts in every window it streamed through, and
 throughput over a window is ``tokens in buckets inside the window / window length``.
 
-Warm-up: a request that *started* before ``measure_from_ns`` is a warm-up request: it is kept
-in requests.csv (phase ``warmup``) but not in histograms or request counters.
+Stages and warm-up: each request belongs to the stage during which it *started*
+(``tokenswarm.stages``); one started before its stage's ``measure_from_ns`` is a warm-up
+request: kept in requests.csv (phase ``warmup``) but not in histograms or request counters.
+Histograms and counters are kept per stage; the token time series is one for the whole run
+(a stage's throughput is read from its window).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tokenswarm.histograms import Histogram
+from tokenswarm.stages import StageInfo, StageTimeline
 from tokenswarm.timing import DerivedTiming
 
 BUCKET_NS = 100_000_000
@@ -44,6 +48,8 @@ class RequestRecord:
     output_tokens_source: str = "none"
     chunk_wall_ns: Sequence[int] = ()
     chunk_tokens: Sequence[float] = ()
+    stage: int | None = None
+    scenario: str = ""
 
     @property
     def ok(self) -> bool:
@@ -51,67 +57,124 @@ class RequestRecord:
 
 
 @dataclass
-class Collector:
-    """Histograms, counters, token time series and pending CSV rows of one process (or merged)."""
+class StageStats:
+    """Latency histograms and counters of one stage's measured requests (mergeable)."""
 
-    measure_from_ns: int = 0
     hists: dict[str, Histogram] = field(default_factory=lambda: {m: Histogram() for m in METRICS})
     counts: Counter[str] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)
+
+    def record(self, record: RequestRecord) -> None:
+        """Count a measured request; ok requests also feed the latency histograms."""
+        if not record.ok:
+            self.counts["failed"] += 1
+            self.errors[str(record.error_class)] += 1
+            return
+        counts = self.counts
+        counts["ok"] += 1
+        counts["output_tokens"] += record.output_tokens or 0
+        counts["input_tokens"] += record.input_tokens or 0
+        counts[f"output_tokens_source_{record.output_tokens_source}"] += 1
+        if (
+            record.requested_output_tokens
+            and (record.output_tokens or 0) < record.requested_output_tokens
+        ):
+            counts["short_outputs"] += 1
+        if record.expected_input_tokens is not None and record.input_tokens is not None:
+            diff = record.input_tokens - record.expected_input_tokens
+            if diff:
+                counts["prompt_tokens_mismatch"] += 1
+                counts["prompt_tokens_abs_diff"] += abs(diff)
+        timing = record.timing
+        if timing is not None:
+            hists = self.hists
+            hists["ttft_ms"].record(timing.ttft_ms)
+            hists["e2e_ms"].record(timing.e2e_ms)
+            if timing.tpot_ms is not None:
+                hists["tpot_ms"].record(timing.tpot_ms)
+            for value, count in timing.itl:
+                hists["itl_ms"].record(value, count)
+            hists["chunk_gap_ms"].record_many(timing.chunk_gaps_ms)
+
+    def merge(self, other: StageStats) -> None:
+        for name, hist in other.hists.items():
+            self.hists[name].merge(hist)
+        self.counts.update(other.counts)
+        self.errors.update(other.errors)
+
+    def to_wire(self) -> dict[str, Any]:
+        return {
+            "hists": {m: h.to_wire() for m, h in self.hists.items() if h.count},
+            "counts": dict(self.counts),
+            "errors": dict(self.errors),
+        }
+
+    @classmethod
+    def from_wire(cls, wire: dict[str, Any]) -> StageStats:
+        stats = cls()
+        for name, hist in wire["hists"].items():
+            stats.hists[name].merge(Histogram.from_wire(hist))
+        stats.counts.update(wire["counts"])
+        stats.errors.update(wire["errors"])
+        return stats
+
+
+@dataclass
+class Collector:
+    """Per-stage stats, token time series and pending CSV rows of one process (or merged).
+
+    ``timeline`` says which stage a request belongs to (shared with the process's other
+    collector: the stages are the same for everything a process records).
+    """
+
+    timeline: StageTimeline = field(default_factory=StageTimeline)
+    stages: dict[int, StageStats] = field(default_factory=dict)
     output_token_buckets: Counter[int] = field(default_factory=Counter)
     input_token_buckets: Counter[int] = field(default_factory=Counter)
     completion_buckets: Counter[int] = field(default_factory=Counter)
     rows: list[dict[str, Any]] = field(default_factory=list)
 
-    def is_warmup(self, start_wall_ns: int) -> bool:
-        return start_wall_ns < self.measure_from_ns
+    def stage_stats(self, index: int) -> StageStats:
+        stats = self.stages.get(index)
+        if stats is None:
+            stats = self.stages[index] = StageStats()
+        return stats
+
+    def overall(self) -> StageStats:
+        """All stages merged (exact: histograms add bucket by bucket)."""
+        total = StageStats()
+        for stats in self.stages.values():
+            total.merge(stats)
+        return total
 
     def on_sent(self, start_wall_ns: int) -> None:
-        self.counts["warmup_sent" if self.is_warmup(start_wall_ns) else "sent"] += 1
+        stage, measured = self.timeline.locate(start_wall_ns)
+        stats = self.stage_stats(stage.index if stage else 0)
+        stats.counts["sent" if measured else "warmup_sent"] += 1
 
     def on_interrupted(self, record: RequestRecord) -> None:
         """A stream killed by the test stopping: its tokens count, the request does not."""
         self._add_token_times(record)
-        if not self.is_warmup(record.start_wall_ns):
-            self.counts["interrupted"] += 1
+        stage, measured = self.timeline.locate(record.start_wall_ns)
+        if measured and stage is not None:
+            self.stage_stats(stage.index).counts["interrupted"] += 1
 
     def on_finished(self, record: RequestRecord) -> None:
+        """Record a finished request; sets ``record.stage``/``record.scenario`` (attribution
+        by start time, see tokenswarm.stages)."""
         self._add_token_times(record)
-        warmup = self.is_warmup(record.start_wall_ns)
-        self.rows.append(_row(record, warmup))
-        if warmup:
+        stage, measured = self.timeline.locate(record.start_wall_ns)
+        record.stage = stage.index if measured and stage is not None else None
+        record.scenario = stage.scenario if stage is not None else ""
+        self.rows.append(_row(record, stage, measured))
+        if not measured or stage is None:
             return
         if record.ok or record.chunk_wall_ns:
             # the prompt was processed (prefill happened): rejected requests add no input work
             self.input_token_buckets[record.start_wall_ns // BUCKET_NS] += record.input_tokens or 0
-        if not record.ok:
-            self.counts["failed"] += 1
-            self.errors[str(record.error_class)] += 1
-            return
-        self.counts["ok"] += 1
-        self.completion_buckets[record.end_wall_ns // BUCKET_NS] += 1
-        self.counts["output_tokens"] += record.output_tokens or 0
-        self.counts["input_tokens"] += record.input_tokens or 0
-        self.counts[f"output_tokens_source_{record.output_tokens_source}"] += 1
-        if (
-            record.requested_output_tokens
-            and (record.output_tokens or 0) < record.requested_output_tokens
-        ):
-            self.counts["short_outputs"] += 1
-        if record.expected_input_tokens is not None and record.input_tokens is not None:
-            diff = record.input_tokens - record.expected_input_tokens
-            if diff:
-                self.counts["prompt_tokens_mismatch"] += 1
-                self.counts["prompt_tokens_abs_diff"] += abs(diff)
-        timing = record.timing
-        if timing is not None:
-            self.hists["ttft_ms"].record(timing.ttft_ms)
-            self.hists["e2e_ms"].record(timing.e2e_ms)
-            if timing.tpot_ms is not None:
-                self.hists["tpot_ms"].record(timing.tpot_ms)
-            for value, count in timing.itl:
-                self.hists["itl_ms"].record(value, count)
-            self.hists["chunk_gap_ms"].record_many(timing.chunk_gaps_ms)
+        if record.ok:
+            self.completion_buckets[record.end_wall_ns // BUCKET_NS] += 1
+        self.stage_stats(stage.index).record(record)
 
     def _add_token_times(self, record: RequestRecord) -> None:
         buckets = self.output_token_buckets
@@ -119,20 +182,17 @@ class Collector:
             buckets[wall_ns // BUCKET_NS] += tokens
 
     def drain(self) -> dict[str, Any]:
-        """Everything recorded since the last drain, as a wire dict; resets this collector."""
+        """Everything recorded since the last drain, as a wire dict; resets this collector
+        (the timeline stays)."""
         delta = {
-            "hists": {m: h.to_wire() for m, h in self.hists.items() if h.count},
-            "counts": dict(self.counts),
-            "errors": dict(self.errors),
+            "stages": {str(i): s.to_wire() for i, s in self.stages.items()},
             "out_tok": dict(self.output_token_buckets),
             "in_tok": dict(self.input_token_buckets),
             "done": dict(self.completion_buckets),
             "rows": self.rows,
         }
-        self.hists = {m: Histogram() for m in METRICS}
+        self.stages = {}
         for counter in (
-            self.counts,
-            self.errors,
             self.output_token_buckets,
             self.input_token_buckets,
             self.completion_buckets,
@@ -143,10 +203,8 @@ class Collector:
 
     def merge(self, delta: dict[str, Any]) -> list[dict[str, Any]]:
         """Add a drained delta; returns its rows (the caller streams them to requests.csv)."""
-        for name, wire in delta["hists"].items():
-            self.hists[name].merge(Histogram.from_wire(wire))
-        self.counts.update(delta["counts"])
-        self.errors.update(delta["errors"])
+        for index, wire in delta["stages"].items():
+            self.stage_stats(int(index)).merge(StageStats.from_wire(wire))
         self.output_token_buckets.update({int(k): v for k, v in delta["out_tok"].items()})
         self.input_token_buckets.update({int(k): v for k, v in delta["in_tok"].items()})
         self.completion_buckets.update({int(k): v for k, v in delta["done"].items()})
@@ -157,11 +215,13 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 3)
 
 
-def _row(record: RequestRecord, warmup: bool) -> dict[str, Any]:
+def _row(record: RequestRecord, stage: StageInfo | None, measured: bool) -> dict[str, Any]:
     timing = record.timing
     return {
         "start_unix_ns": record.start_wall_ns,
-        "phase": "warmup" if warmup else "measure",
+        "stage": stage.index if stage is not None else "",
+        "scenario": stage.scenario if stage is not None else "",
+        "phase": "measure" if measured else "warmup",
         "status": "ok" if record.ok else "error",
         "error_class": record.error_class or "",
         "ttft_ms": _round(timing.ttft_ms) if timing else None,

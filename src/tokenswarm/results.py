@@ -1,12 +1,16 @@
 """The results directory: ``results/<run_id>/summary.json`` and ``requests.csv``.
 
-Throughput formulas over the measurement window ``[measure_from, end)`` (warm-up excluded;
+Throughput formulas over a stage's steady window ``[measure_from, end)`` (warm-up excluded;
 shrunk to 100 ms bucket edges), read from the merged 100 ms token time series (token-time
-accounting):
+accounting); the run-level figures sum the stages' windows:
 
 - ``output_tps = output tokens whose chunks arrived inside the window / window_s``
 - ``total_tps  = output_tps + input tokens of requests started inside the window / window_s``
 - ``rps        = successful requests completed inside the window / window_s``
+- ``goodput_rps = rps * good / ok`` (``good``: the stage's successful requests that met every
+  per-request SLO, see tokenswarm.slo)
+
+``stages.csv`` flattens the stage blocks: one row per stage, ``<metric>_<stat>`` columns.
 """
 
 from __future__ import annotations
@@ -21,11 +25,15 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from tokenswarm import __version__
-from tokenswarm.collector import BUCKET_NS, METRICS, Collector
+from tokenswarm.collector import BUCKET_NS, METRICS, Collector, StageStats
+from tokenswarm.slo import SloConfig
 
+SCHEMA = "tokenswarm.summary/2"
 CSV_COLUMNS = (
     "start_time",
     "start_unix_ns",
+    "stage",
+    "scenario",
     "phase",
     "status",
     "error_class",
@@ -92,20 +100,19 @@ class Window:
         return float(sum(v for k, v in buckets.items() if first <= k <= last))
 
 
-def build_summary(
-    collector: Collector,
-    window: Window,
-    *,
-    run_id: str,
-    started_ns: int,
-    config: dict[str, Any],
-    workers: list[str],
-    locust_version: str,
-) -> dict[str, Any]:
-    """The summary.json document (schema documented in README, 'Results')."""
-    counts = collector.counts
-    output_tps = window.total(collector.output_token_buckets) / window.seconds
-    input_tps = window.total(collector.input_token_buckets) / window.seconds
+def _stage_metrics(stats: StageStats, windows: list[Window], collector: Collector,
+                   ) -> dict[str, Any]:
+    """requests, errors, metrics, throughput and tokens of ``stats`` over ``windows``
+    (throughput sums each window's buckets and divides by the windows' total length)."""
+    counts = stats.counts
+    seconds = sum(w.seconds for w in windows) if windows else 1e-9
+
+    def rate(buckets: Counter[int]) -> float:
+        return sum(w.total(buckets) for w in windows) / seconds
+
+    output_tps = rate(collector.output_token_buckets)
+    rps = rate(collector.completion_buckets)
+    ok = counts.get("ok", 0)
     sources = {
         key.removeprefix("output_tokens_source_"): n
         for key, n in counts.items()
@@ -113,28 +120,22 @@ def build_summary(
     }
     mismatched = counts.get("prompt_tokens_mismatch", 0)
     return {
-        "schema": "tokenswarm.summary/1",
-        "run_id": run_id,
-        "started_at": iso(started_ns),
-        "window": {
-            "start": iso(window.start_ns),
-            "end": iso(window.end_ns),
-            "seconds": round(window.seconds, 3),
-            "warmup_s": float(config.get("warmup", (window.start_ns - started_ns) / 1e9)),
-        },
         "requests": {
             "sent": counts.get("sent", 0),
-            "ok": counts.get("ok", 0),
+            "ok": ok,
             "failed": counts.get("failed", 0),
             "interrupted": counts.get("interrupted", 0),
             "warmup_excluded": counts.get("warmup_sent", 0),
+            "good": counts.get("good", 0),
         },
-        "errors": dict(sorted(collector.errors.items())),
-        "metrics": {m: collector.hists[m].summary() for m in METRICS},
+        "errors": dict(sorted(stats.errors.items())),
+        "metrics": {m: stats.hists[m].summary() for m in METRICS},
         "throughput": {
             "output_tps": output_tps,
-            "total_tps": output_tps + input_tps,
-            "rps": window.total(collector.completion_buckets) / window.seconds,
+            "total_tps": output_tps + rate(collector.input_token_buckets),
+            "rps": rps,
+            # rps x the share of the stage's completed requests that met every per-request SLO
+            "goodput_rps": rps * counts.get("good", 0) / ok if ok else 0.0,
         },
         "tokens": {
             "output_tokens": counts.get("output_tokens", 0),
@@ -148,6 +149,71 @@ def build_summary(
                 else 0.0,
             },
         },
+    }
+
+
+def _window_block(window: Window, warmup_s: float) -> dict[str, Any]:
+    return {
+        "start": iso(window.start_ns),
+        "end": iso(window.end_ns),
+        "seconds": round(window.seconds, 3) if window.end_ns > window.start_ns else 0.0,
+        "warmup_s": warmup_s,
+    }
+
+
+def build_summary(
+    collector: Collector,
+    stop_ns: int,
+    *,
+    run_id: str,
+    started_ns: int,
+    config: dict[str, Any],
+    workers: list[str],
+    locust_version: str,
+    slo: SloConfig | None = None,
+) -> dict[str, Any]:
+    """The summary.json document (schema ``tokenswarm.summary/2``, documented in
+    docs/RESULTS.md): one block per stage, and the top level describing all stages together."""
+    stage_blocks = []
+    windows: list[Window] = []
+    for info, (start, end) in zip(
+        collector.timeline.stages, collector.timeline.windows(stop_ns), strict=True
+    ):
+        window = Window.aligned(start, end)
+        measured = window.end_ns > window.start_ns
+        if measured:
+            windows.append(window)
+        stats = collector.stages.get(info.index, StageStats())
+        block = {
+            "index": info.index,
+            "name": info.name,
+            "scenario": info.scenario,
+            "users": info.users,
+            "input_tokens": info.input_tokens,
+            "output_tokens": info.output_tokens,
+            "window": _window_block(window, (info.measure_from_ns - info.started_ns) / 1e9),
+            "window_ns": {"start": window.start_ns, "end": window.end_ns},
+            **_stage_metrics(stats, [window] if measured else [], collector),
+            "complete": True,
+            "workers_lost": [],
+        }
+        if slo is not None:
+            block["slo"] = slo.evaluate(block)
+        stage_blocks.append(block)
+    first = collector.timeline.stages[0] if collector.timeline.stages else None
+    overall_window = Window.aligned(first.measure_from_ns if first else started_ns, stop_ns)
+    return {
+        "schema": SCHEMA,
+        "run_id": run_id,
+        "kind": config.get("kind", "run"),
+        "started_at": iso(started_ns),
+        "ended_at": iso(stop_ns),
+        "window": _window_block(
+            overall_window, (first.measure_from_ns - first.started_ns) / 1e9 if first else 0.0
+        ),
+        **_stage_metrics(collector.overall(), windows, collector),
+        "stages": stage_blocks,
+        "slo": slo.to_mapping() if slo is not None else None,
         "config": config,
         "workers": workers,
         "versions": {
@@ -156,6 +222,43 @@ def build_summary(
             "python": platform.python_version(),
         },
     }
+
+
+STAGE_COLUMNS = ("index", "name", "scenario", "users", "input_tokens", "output_tokens")
+STAGE_STATS = ("p50", "p90", "p99", "mean")
+
+
+def stage_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """One flat row per stage (the stages.csv content)."""
+    rows = []
+    for stage in summary["stages"]:
+        row = {key: stage[key] for key in STAGE_COLUMNS}
+        row.update({"window_start": stage["window"]["start"],
+                    "window_s": stage["window"]["seconds"]})
+        row.update(stage["requests"])
+        row.update(stage["throughput"])
+        for metric in ("ttft_ms", "itl_ms", "tpot_ms", "e2e_ms"):
+            for stat in STAGE_STATS:
+                row[f"{metric}_{stat}"] = stage["metrics"][metric].get(stat)
+        verdict = stage.get("slo")
+        row["slo_pass"] = "" if verdict is None else verdict["pass"]
+        gpu = stage.get("gpu") or {}
+        for key in ("util_pct", "power_w", "tokens_per_joule"):
+            row[f"gpu_{key}"] = gpu.get(key, "")
+        row["tokens_per_dollar"] = stage.get("tokens_per_dollar", "")
+        rows.append(row)
+    return rows
+
+
+def write_stages_csv(run_dir: Path, summary: dict[str, Any]) -> Path:
+    rows = stage_rows(summary)
+    path = run_dir / "stages.csv"
+    with path.open("w", newline="", encoding="utf-8") as file:
+        if rows:
+            writer = csv.DictWriter(file, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+    return path
 
 
 def write_summary(run_dir: Path, summary: dict[str, Any]) -> Path:

@@ -187,6 +187,7 @@ def _opts(**overrides) -> LoadOptions:
     values = {
         "model": "",
         "engine": "auto",
+        "scenario": "",
         "input_tokens": 128,
         "output_tokens": 128,
         "dataset": "synthetic",

@@ -7,7 +7,7 @@ import random
 
 import msgpack
 import pytest
-from records import BASE, ns, record
+from records import BASE, ns, record, staged
 
 from tokenswarm.collector import BUCKET_NS, METRICS, Collector, RequestRecord
 
@@ -20,7 +20,7 @@ def _bucket(ms: float) -> int:
 
 
 def test_warmup_requests_only_in_rows():
-    c = Collector(measure_from_ns=BASE + ns(1000))
+    c = staged(BASE + ns(1000))
     warm = record(500, [20, 40, 60], 3)
     real = record(1500, [30, 50, 70], 3)
     c.on_sent(warm.start_wall_ns)
@@ -28,18 +28,18 @@ def test_warmup_requests_only_in_rows():
     c.on_finished(warm)
     c.on_finished(real)
 
-    assert c.counts["warmup_sent"] == 1
-    assert c.counts["sent"] == 1
-    assert c.counts["ok"] == 1
-    assert c.counts["output_tokens"] == 3
-    assert c.counts["input_tokens"] == 100
+    assert c.overall().counts["warmup_sent"] == 1
+    assert c.overall().counts["sent"] == 1
+    assert c.overall().counts["ok"] == 1
+    assert c.overall().counts["output_tokens"] == 3
+    assert c.overall().counts["input_tokens"] == 100
     assert [r["phase"] for r in c.rows] == ["warmup", "measure"]
-    assert c.hists["ttft_ms"].count == 1
-    assert c.hists["ttft_ms"].min_ms == pytest.approx(30.0)
-    assert c.hists["e2e_ms"].max_ms == pytest.approx(70.0)
-    assert c.hists["itl_ms"].count == 2
-    assert c.hists["chunk_gap_ms"].count == 2
-    assert c.hists["tpot_ms"].count == 1
+    assert c.overall().hists["ttft_ms"].count == 1
+    assert c.overall().hists["ttft_ms"].min_ms == pytest.approx(30.0)
+    assert c.overall().hists["e2e_ms"].max_ms == pytest.approx(70.0)
+    assert c.overall().hists["itl_ms"].count == 2
+    assert c.overall().hists["chunk_gap_ms"].count == 2
+    assert c.overall().hists["tpot_ms"].count == 1
     # the warm-up request is in no request counter / bucket keyed by request
     assert sum(c.completion_buckets.values()) == 1
     assert set(c.completion_buckets) == {_bucket(1570)}
@@ -48,26 +48,26 @@ def test_warmup_requests_only_in_rows():
 
 def test_warmup_tokens_still_counted_by_arrival_time():
     """Token-time accounting: a warm-up request's tokens land in the buckets they arrived in."""
-    c = Collector(measure_from_ns=BASE + ns(1000))
+    c = staged(BASE + ns(1000))
     c.on_finished(record(900, [50, 150, 250], 3))  # tokens at 950, 1050, 1150 ms
     assert dict(c.output_token_buckets) == {_bucket(950): 1.0, _bucket(1050): 1.0,
                                             _bucket(1150): 1.0}
-    assert c.counts["ok"] == 0 and c.hists["ttft_ms"].count == 0
+    assert c.overall().counts["ok"] == 0 and c.overall().hists["ttft_ms"].count == 0
 
 
 def test_request_starting_exactly_at_measure_from_counts():
-    c = Collector(measure_from_ns=BASE + ns(1000))
-    assert c.is_warmup(BASE + ns(1000) - 1)
-    assert not c.is_warmup(BASE + ns(1000))
+    c = staged(BASE + ns(1000))
+    assert c.timeline.locate(BASE + ns(1000) - 1)[1] is False
+    assert c.timeline.locate(BASE + ns(1000))[1] is True
     c.on_finished(record(1000, [10], 1))
-    assert c.counts["ok"] == 1 and c.rows[0]["phase"] == "measure"
+    assert c.overall().counts["ok"] == 1 and c.rows[0]["phase"] == "measure"
 
 
 def test_warmup_failures_not_counted():
-    c = Collector(measure_from_ns=BASE + ns(1000))
+    c = staged(BASE + ns(1000))
     c.on_finished(record(10, [], None, error="http_503"))
-    assert c.counts["failed"] == 0
-    assert not c.errors
+    assert c.overall().counts["failed"] == 0
+    assert not c.overall().errors
     assert c.rows[0]["phase"] == "warmup" and c.rows[0]["status"] == "error"
 
 
@@ -75,16 +75,16 @@ def test_warmup_failures_not_counted():
 
 
 def test_errors_counted_by_class():
-    c = Collector()
+    c = staged(0)
     for cls in ("http_500", "http_500", "timeout_idle", "stream_truncated", "http_429"):
         c.on_finished(record(0, [], None, error=cls, input_tokens=None))
     c.on_finished(record(0, [10, 20], 2))
-    assert c.counts["failed"] == 5
-    assert c.counts["ok"] == 1
-    assert dict(c.errors) == {"http_500": 2, "timeout_idle": 1, "stream_truncated": 1,
+    assert c.overall().counts["failed"] == 5
+    assert c.overall().counts["ok"] == 1
+    assert dict(c.overall().errors) == {"http_500": 2, "timeout_idle": 1, "stream_truncated": 1,
                               "http_429": 1}
     # failures add no latency samples and no completions
-    assert c.hists["ttft_ms"].count == 1
+    assert c.overall().hists["ttft_ms"].count == 1
     assert sum(c.completion_buckets.values()) == 1
     rows = [r for r in c.rows if r["status"] == "error"]
     assert [r["error_class"] for r in rows] == [
@@ -94,64 +94,64 @@ def test_errors_counted_by_class():
 
 
 def test_failed_stream_tokens_count_by_time_not_as_output_tokens():
-    c = Collector()
+    c = staged(0)
     c.on_finished(record(0, [10, 20, 30], None, error="timeout_idle"))
     assert sum(c.output_token_buckets.values()) == 3.0  # one token per chunk
-    assert c.counts["output_tokens"] == 0
+    assert c.overall().counts["output_tokens"] == 0
     assert c.rows[0]["chunks"] == 3
 
 
 def test_rejected_request_adds_no_input_tokens_but_a_prefilled_failure_does():
-    c = Collector()
+    c = staged(0)
     c.on_finished(record(0, [], None, error="http_500", input_tokens=64))
     assert dict(c.input_token_buckets) == {}  # never prefilled: no input work in total_tps
     c.on_finished(record(0, [10], None, error="stream_truncated", input_tokens=32))
     assert dict(c.input_token_buckets) == {_bucket(0): 32}
-    assert c.counts["input_tokens"] == 0  # only successful requests' tokens are totals
+    assert c.overall().counts["input_tokens"] == 0  # only successful requests' tokens are totals
 
 
 # --- short outputs / prompt mismatch / sources ------------------------------------------------
 
 
 def test_short_outputs():
-    c = Collector()
+    c = staged(0)
     c.on_finished(record(0, [10, 20], 100, requested=128))
     c.on_finished(record(0, [10, 20], 128, requested=128))
     c.on_finished(record(0, [10, 20], 200, requested=128))
     c.on_finished(record(0, [10, 20], 5, requested=None))
     c.on_finished(record(0, [10], None, requested=16, source="chunks"))
-    assert c.counts["short_outputs"] == 2
+    assert c.overall().counts["short_outputs"] == 2
 
 
 def test_prompt_token_mismatch():
-    c = Collector()
+    c = staged(0)
     c.on_finished(record(0, [10], 1, input_tokens=133, expected_input=128))
     c.on_finished(record(0, [10], 1, input_tokens=120, expected_input=128))
     c.on_finished(record(0, [10], 1, input_tokens=128, expected_input=128))
     c.on_finished(record(0, [10], 1, input_tokens=128, expected_input=None))
     c.on_finished(record(0, [10], 1, input_tokens=None, expected_input=128))
-    assert c.counts["prompt_tokens_mismatch"] == 2
-    assert c.counts["prompt_tokens_abs_diff"] == 5 + 8
+    assert c.overall().counts["prompt_tokens_mismatch"] == 2
+    assert c.overall().counts["prompt_tokens_abs_diff"] == 5 + 8
 
 
 def test_output_token_sources_counted():
-    c = Collector()
+    c = staged(0)
     c.on_finished(record(0, [10], 1, source="usage"))
     c.on_finished(record(0, [10], 1, source="usage"))
     c.on_finished(record(0, [10], 1, source="tokenizer"))
-    assert c.counts["output_tokens_source_usage"] == 2
-    assert c.counts["output_tokens_source_tokenizer"] == 1
+    assert c.overall().counts["output_tokens_source_usage"] == 2
+    assert c.overall().counts["output_tokens_source_tokenizer"] == 1
 
 
 def test_itl_samples_weighted_by_tokens():
-    c = Collector()
+    c = staged(0)
     c.on_finished(record(0, [20, 160, 300, 430], 12, cumulative=[1, 5, 9, 12]))
-    h = c.hists["itl_ms"]
+    h = c.overall().hists["itl_ms"]
     assert h.count == 11
     assert h.sum_ms == pytest.approx(140 + 140 + 130)
     assert h.max_ms == pytest.approx(130 / 3)
     assert h.min_ms == pytest.approx(140 / 4)
-    assert c.hists["chunk_gap_ms"].count == 3
+    assert c.overall().hists["chunk_gap_ms"].count == 3
     assert dict(c.output_token_buckets) == {_bucket(20): 1.0, _bucket(160): 4.0,
                                             _bucket(300): 4.0, _bucket(430): 3.0}
 
@@ -160,21 +160,21 @@ def test_itl_samples_weighted_by_tokens():
 
 
 def test_interrupted_tokens_count_request_does_not():
-    c = Collector(measure_from_ns=BASE + ns(1000))
+    c = staged(BASE + ns(1000))
     c.on_interrupted(record(1200, [10, 20], None))
     c.on_interrupted(record(100, [10], None))  # warm-up
-    assert c.counts["interrupted"] == 1
+    assert c.overall().counts["interrupted"] == 1
     assert sum(c.output_token_buckets.values()) == 3.0
     assert not c.rows
-    assert c.counts["ok"] == 0 and c.counts["failed"] == 0
-    assert all(h.count == 0 for h in c.hists.values())
+    assert c.overall().counts["ok"] == 0 and c.overall().counts["failed"] == 0
+    assert all(h.count == 0 for h in c.overall().hists.values())
 
 
 # --- rows -------------------------------------------------------------------------------------
 
 
 def test_row_contents():
-    c = Collector()
+    c = staged(0)
     rec = record(0, [20, 60, 100, 130], 12, cumulative=[1, 5, 9, 12], requested=12,
                  input_tokens=50, worker="host-3")
     c.on_finished(rec)
@@ -192,7 +192,7 @@ def test_row_contents():
 
 
 def test_row_values_rounded_to_microseconds():
-    c = Collector()
+    c = staged(0)
     c.on_finished(record(0, [1.2345678, 2.0], 2))
     assert c.rows[0]["ttft_ms"] == 1.235
 
@@ -201,35 +201,36 @@ def test_row_values_rounded_to_microseconds():
 
 
 def _assert_empty(c: Collector) -> None:
-    assert set(c.hists) == set(METRICS)
-    assert all(h.count == 0 and not h.counts for h in c.hists.values())
-    assert not c.counts and not c.errors and not c.rows
+    assert set(c.overall().hists) == set(METRICS)
+    assert all(h.count == 0 and not h.counts for h in c.overall().hists.values())
+    assert not c.overall().counts and not c.overall().errors and not c.rows
     assert not c.output_token_buckets and not c.input_token_buckets
     assert not c.completion_buckets
 
 
 def test_drain_returns_delta_and_resets():
-    c = Collector(measure_from_ns=BASE)
+    c = staged(BASE)
     c.on_sent(BASE)
     c.on_finished(record(0, [10, 20], 2))
     c.on_finished(record(0, [], None, error="http_500"))
     delta = c.drain()
-    assert delta["counts"]["ok"] == 1 and delta["counts"]["sent"] == 1
-    assert delta["errors"] == {"http_500": 1}
-    assert set(delta["hists"]) == {"ttft_ms", "e2e_ms", "tpot_ms", "itl_ms", "chunk_gap_ms"}
+    stage0 = delta["stages"]["0"]
+    assert stage0["counts"]["ok"] == 1 and stage0["counts"]["sent"] == 1
+    assert stage0["errors"] == {"http_500": 1}
+    assert set(stage0["hists"]) == {"ttft_ms", "e2e_ms", "tpot_ms", "itl_ms", "chunk_gap_ms"}
     assert len(delta["rows"]) == 2
-    assert c.measure_from_ns == BASE  # configuration survives a drain
+    assert c.timeline.current.measure_from_ns == BASE  # the stages survive a drain
     _assert_empty(c)
     # a second drain is empty and carries no histograms
     empty = c.drain()
-    assert empty["hists"] == {} and empty["counts"] == {} and empty["rows"] == []
+    assert empty["stages"] == {} and empty["rows"] == []
     # recording after a drain starts from zero
     c.on_finished(record(0, [10], 1))
-    assert c.drain()["counts"]["ok"] == 1
+    assert c.drain()["stages"]["0"]["counts"]["ok"] == 1
 
 
 def test_drained_rows_not_shared_with_new_rows():
-    c = Collector()
+    c = staged(0)
     c.on_finished(record(0, [10], 1))
     delta = c.drain()
     c.on_finished(record(0, [10], 1))
@@ -279,15 +280,15 @@ def _play(c: Collector, events) -> None:
 
 def _assert_same(merged: Collector, single: Collector) -> None:
     for m in METRICS:
-        a, b = merged.hists[m], single.hists[m]
+        a, b = merged.overall().hists[m], single.overall().hists[m]
         assert a.counts == b.counts, m
         assert a.count == b.count, m
         assert a.min_ms == b.min_ms and a.max_ms == b.max_ms, m
         assert a.sum_ms == pytest.approx(b.sum_ms, rel=1e-12), m
         for q in (50, 90, 95, 99, 99.9, 100):
             assert a.percentile(q) == b.percentile(q), (m, q)
-    assert merged.counts == single.counts
-    assert merged.errors == single.errors
+    assert merged.overall().counts == single.overall().counts
+    assert merged.overall().errors == single.overall().errors
     assert set(merged.output_token_buckets) == set(single.output_token_buckets)
     assert dict(merged.output_token_buckets) == pytest.approx(dict(single.output_token_buckets))
     assert merged.input_token_buckets == single.input_token_buckets
@@ -308,11 +309,11 @@ def test_merge_of_drained_deltas_equals_single_collector(transport):
     }[transport]
     mf = BASE + ns(1000)
     w1, w2 = _workload(1, "w1"), _workload(2, "w2")
-    single = Collector(measure_from_ns=mf)
+    single = staged(mf)
     _play(single, w1 + w2)
 
-    a, b = Collector(measure_from_ns=mf), Collector(measure_from_ns=mf)
-    master = Collector(measure_from_ns=mf)
+    a, b = staged(mf), staged(mf)
+    master = staged(mf)
     rows = []
     # several report intervals per worker, interleaved
     for i in range(0, 60, 20):
@@ -323,21 +324,22 @@ def test_merge_of_drained_deltas_equals_single_collector(transport):
     rows += master.merge(convert(a.drain()))  # the final, empty, report
     _assert_same(master, single)
     assert sorted(map(str, rows)) == sorted(map(str, single.rows))
-    assert sum(master.counts[k] for k in ("ok", "failed")) > 50  # the workload is not trivial
-    assert master.counts["warmup_sent"] > 0 and master.counts["interrupted"] > 0
+    counts = master.overall().counts
+    assert sum(counts[k] for k in ("ok", "failed")) > 50  # the workload is not trivial
+    assert counts["warmup_sent"] > 0 and counts["interrupted"] > 0
 
 
 def test_merge_returns_rows_and_does_not_store_them():
-    c = Collector()
+    c = staged(0)
     c.on_finished(record(0, [10], 1))
-    master = Collector()
+    master = staged(0)
     rows = master.merge(c.drain())
     assert len(rows) == 1 and rows[0]["status"] == "ok"
     assert master.rows == []
 
 
 def test_delta_survives_msgpack_unchanged():
-    c = Collector(measure_from_ns=BASE + ns(1000))
+    c = staged(BASE + ns(1000))
     _play(c, _workload(5, "w9", n=30))
     delta = c.drain()
     back = _through_msgpack(delta)

@@ -9,7 +9,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from records import BASE, ns, record
+from records import BASE, ns, record, staged
 
 from tokenswarm import __version__
 from tokenswarm.collector import BUCKET_NS, METRICS, Collector
@@ -32,7 +32,7 @@ def _summary(c: Collector, window: Window, **kw):
         "locust_version": "2.99",
     }
     args.update(kw)
-    return build_summary(c, window, **args)
+    return build_summary(c, window.end_ns, **args)
 
 
 # --- Window -----------------------------------------------------------------------------------
@@ -57,7 +57,7 @@ def test_window_total_includes_only_buckets_inside():
 
 
 def test_aligned_window_excludes_tokens_outside_an_unaligned_span():
-    c = Collector()
+    c = staged(0)
     # tokens at +1000 ms and +1040 ms (before the span) and 10 inside it
     c.on_finished(record(0, [1000, 1040], 2))
     c.on_finished(record(1100, [10 * i for i in range(1, 11)], 10))
@@ -79,7 +79,7 @@ def test_aligned_window_never_negative():
 def _populated() -> tuple[Collector, Window]:
     """warm-up 1 s, window [1 s, 11 s) exactly on bucket edges."""
     mf = BASE + SECOND
-    c = Collector(measure_from_ns=mf)
+    c = staged(mf)
     events = [
         # warm-up request: 4 tokens before the window, 4 inside it
         record(500, [100, 200, 300, 400, 600, 700, 800, 900], 8, input_tokens=1000),
@@ -123,6 +123,7 @@ def test_summary_requests_and_tokens():
         "ok": 3,
         "failed": 2,
         "interrupted": 1,
+        "good": 0,
         "warmup_excluded": 1,
     }
     assert s["errors"] == {"http_500": 1, "timeout_first_token": 1}
@@ -149,7 +150,7 @@ def test_summary_metrics_from_histograms():
 def test_summary_header_window_and_versions():
     c, window = _populated()
     s = _summary(c, window)
-    assert s["schema"] == "tokenswarm.summary/1"
+    assert s["schema"] == "tokenswarm.summary/2"
     assert s["run_id"] == "run-1"
     assert s["started_at"] == iso(BASE)
     assert s["window"] == {
@@ -167,8 +168,9 @@ def test_summary_header_window_and_versions():
 
 
 def test_summary_of_empty_collector():
-    s = _summary(Collector(measure_from_ns=BASE), Window(BASE, BASE + SECOND))
-    assert s["throughput"] == {"output_tps": 0.0, "total_tps": 0.0, "rps": 0.0}
+    s = _summary(staged(BASE), Window(BASE, BASE + SECOND))
+    assert s["throughput"] == {"output_tps": 0.0, "total_tps": 0.0, "rps": 0.0,
+                               "goodput_rps": 0.0}
     assert s["requests"]["ok"] == 0
     assert s["errors"] == {}
     assert s["metrics"]["ttft_ms"]["p50"] is None
@@ -179,7 +181,7 @@ def test_summary_of_empty_collector():
 def test_summary_after_merge_of_worker_deltas():
     """The master builds the summary from merged deltas: same numbers as one process."""
     c, window = _populated()
-    master = Collector(measure_from_ns=c.measure_from_ns)
+    master = staged(c.timeline.current.measure_from_ns)
     master.merge(json.loads(json.dumps(c.drain())))
     c2, _ = _populated()
     assert _summary(master, window) == _summary(c2, window)
@@ -194,7 +196,7 @@ def test_iso_format():
 
 
 def test_requests_csv(tmp_path: Path):
-    c = Collector(measure_from_ns=BASE + SECOND)
+    c = staged(BASE + SECOND)
     c.on_finished(record(500, [100, 200], 2, input_tokens=7, worker="w1"))
     c.on_finished(record(2000, [50, 90], 2, requested=4, worker="w2"))
     c.on_finished(record(2100, [], None, error="http_429", worker="w2"))

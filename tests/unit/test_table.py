@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from records import BASE, record
+from records import BASE, record, staged
 
-from tokenswarm.collector import Collector, RequestRecord
+from tokenswarm.collector import RequestRecord
 from tokenswarm.results import Window, build_summary
 from tokenswarm.table import format_summary
 
@@ -19,12 +19,12 @@ def _failed(start_ms: int, error: str) -> RequestRecord:
 
 
 def _summary(records: list[RequestRecord], *, warmup_ms: int = 2000) -> dict:
-    c = Collector(measure_from_ns=BASE + warmup_ms * MS)
+    c = staged(BASE + warmup_ms * MS)
     for rec in records:
         c.on_sent(rec.start_wall_ns)
         c.on_finished(rec)
     window = Window(BASE + warmup_ms * MS, BASE + warmup_ms * MS + 10 * SECOND)
-    summary = build_summary(c, window, run_id="demo-7", started_ns=BASE, config={},
+    summary = build_summary(c, window.end_ns, run_id="demo-7", started_ns=BASE, config={},
                             workers=["w1"], locust_version="x")
     return json.loads(json.dumps(summary))  # what `tokenswarm run` reads back
 

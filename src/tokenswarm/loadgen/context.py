@@ -16,11 +16,12 @@ from typing import Any
 import orjson
 import requests
 
-from tokenswarm.datasets import Prompt, build_prompt_pool
+from tokenswarm.datasets import Prompt, PromptPool, build_prompt_pool
 from tokenswarm.loadgen.options import LoadOptions
 from tokenswarm.preflight import auth_headers, check_target, normalize_base_url
 from tokenswarm.profiles import EngineProfile, detect_profile, get_profile
 from tokenswarm.remote_tokenizer import probe
+from tokenswarm.stages import StageInfo
 from tokenswarm.tokenizer import Tokenizer, load_tokenizer
 
 log = logging.getLogger("tokenswarm")
@@ -46,13 +47,10 @@ class LoadContext:
         )
         self.headers = auth_headers(opts.api_key)
         self.tokenizer = self._tokenizer()
-        self.prompts = build_prompt_pool(
-            opts.dataset,
-            input_tokens=opts.input_tokens,
-            tokenizer=self.tokenizer,
-            # distinct prompts per worker, reproducible across runs
-            seed=opts.seed * 1000 + worker_index,
-        )
+        self._seed = opts.seed * 1000 + worker_index  # distinct per worker, reproducible
+        self._pools: dict[int, PromptPool] = {}
+        self.prompts = self._pool(opts.input_tokens)
+        self.output_tokens = opts.output_tokens
         self.worker = worker_name()
         log.info(
             "tokenswarm: model %s, engine profile %s, tokenizer %s, dataset %s",
@@ -61,6 +59,24 @@ class LoadContext:
             self.tokenizer.name,
             opts.dataset,
         )
+
+    def _pool(self, input_tokens: int) -> PromptPool:
+        """The prompt pool for a prompt length (built once per length: stages reuse them)."""
+        pool = self._pools.get(input_tokens)
+        if pool is None:
+            pool = self._pools[input_tokens] = build_prompt_pool(
+                self.opts.dataset,
+                input_tokens=input_tokens,
+                tokenizer=self.tokenizer,
+                seed=self._seed,
+            )
+        return pool
+
+    def apply_stage(self, stage: StageInfo) -> None:
+        """Use the stage's prompt and output lengths for the next requests (a dataset's own
+        prompts stay as they are: its file decides their lengths)."""
+        self.prompts = self._pool(stage.input_tokens)
+        self.output_tokens = stage.output_tokens
 
     def _tokenizer(self) -> Tokenizer:
         """--tokenizer, else the server's /tokenize, else the built-in word approximation."""
@@ -81,7 +97,7 @@ class LoadContext:
     def request(self, chat: bool) -> tuple[str, bytes, Prompt, int]:
         """(path, JSON body, prompt, requested output tokens) of the next request."""
         prompt = self.prompts.next()
-        out_tokens = prompt.output_tokens or self.opts.output_tokens
+        out_tokens = prompt.output_tokens or self.output_tokens
         body: dict[str, Any] = {"model": self.model, "max_tokens": out_tokens}
         body.update(self.profile.request_extras(out_tokens))
         if chat:

@@ -21,6 +21,7 @@ import gc
 import logging
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 import gevent
@@ -41,6 +42,7 @@ from tokenswarm.loadgen.progress import progress_loop
 from tokenswarm.loadgen.runtime import RUNTIME
 from tokenswarm.preflight import check_target
 from tokenswarm.profiles import detect_profile
+from tokenswarm.stages import StageInfo
 
 log = logging.getLogger("tokenswarm")
 LOCAL_FLUSH_S = 2.0
@@ -61,12 +63,11 @@ def _fatal(message: str) -> None:
 def _on_init(environment: Any, runner: Any = None, **_: Any) -> None:
     if isinstance(runner, WorkerRunner):
         runner.register_message("tokenswarm_run", _on_run_message)
+        runner.register_message("tokenswarm_stage", _on_stage_message)
         runner.register_message("tokenswarm_stop", on_stop_message, concurrent=True)
         return
     if isinstance(runner, MasterRunner):
         runner.register_message("tokenswarm_final", on_final_message)
-    if isinstance(runner, LocalRunner):
-        runner.register_message("tokenswarm_run", _on_run_message)
     try:
         opts = LoadOptions.from_namespace(environment.parsed_options)
         check_inputs(opts)
@@ -84,7 +85,14 @@ def _on_init(environment: Any, runner: Any = None, **_: Any) -> None:
 
 
 def _on_run_message(environment: Any, msg: Any, **_: Any) -> None:
-    RUNTIME.collector.measure_from_ns = int(msg.data["measure_from_ns"])
+    """Worker: a new run begins (its stages so far replace the previous run's)."""
+    RUNTIME.timeline.clear()
+    for wire in msg.data["stages"]:
+        RUNTIME.apply_stage(StageInfo.from_wire(wire))
+
+
+def _on_stage_message(environment: Any, msg: Any, **_: Any) -> None:
+    RUNTIME.apply_stage(StageInfo.from_wire(msg.data))
 
 
 @events.test_start.add_listener
@@ -93,7 +101,11 @@ def _on_test_start(environment: Any, **_: Any) -> None:
     if isinstance(runner, (MasterRunner, LocalRunner)):
         _begin_run(environment)
         if getattr(environment.parsed_options, "headless", False):
-            gevent.spawn(progress_loop, environment)
+            gevent.spawn(progress_loop, environment, _time_left(environment))
+    if isinstance(runner, WorkerRunner) and RUNTIME.stage is None:
+        wire = getattr(environment.parsed_options, "tokenswarm_stage", None)
+        if wire:
+            RUNTIME.apply_stage(StageInfo.from_wire(wire))
     if isinstance(runner, (WorkerRunner, LocalRunner)):
         try:
             RUNTIME.build_context(environment)
@@ -110,12 +122,36 @@ def _on_test_start(environment: Any, **_: Any) -> None:
         gevent.spawn(_local_flush_loop)
 
 
+def _time_left(environment: Any) -> Callable[[float], float | None]:
+    plan = getattr(environment.shape_class, "plan", None)
+    if plan is not None:
+        return lambda _elapsed: plan.time_left_s()
+    run_time = getattr(environment.parsed_options, "run_time", None)
+    return lambda elapsed: max(run_time - elapsed, 0.0) if run_time else None
+
+
 def _begin_run(environment: Any) -> None:
     opts = LoadOptions.from_namespace(environment.parsed_options)
     run_id = opts.run_id or default_run_id()
     po = environment.parsed_options
+    shape = environment.shape_class
+    plan = getattr(shape, "plan", None)  # a sweep shape: it starts (and started) the stages
+    if plan is None:
+        RUNTIME.timeline.clear()
+        now = time.time_ns()
+        start_stage(environment, StageInfo(
+            index=0,
+            name=opts.scenario or "run",
+            scenario=opts.scenario or "custom",
+            users=int(getattr(po, "num_users", 0) or 0),
+            input_tokens=opts.input_tokens,
+            output_tokens=opts.output_tokens,
+            started_ns=now,
+            measure_from_ns=now + int(opts.warmup * 1e9),
+        ))
     config = {
         **opts.snapshot(),
+        **(plan.config_snapshot() if plan is not None else {"kind": "run"}),
         "run_id": run_id,
         "host": environment.host or po.host,
         "users": getattr(po, "num_users", None),
@@ -124,11 +160,22 @@ def _begin_run(environment: Any) -> None:
         "user_classes": sorted(environment.user_classes_by_name),
         "stop_timeout": environment.stop_timeout,
     }
-    run = RUNTIME.begin(opts, run_id, config)
+    run = RUNTIME.begin(opts, run_id, config, slo=plan.slo if plan is not None else None)
     log.info("tokenswarm: run %s, results in %s", run_id, run.run_dir)
-    environment.runner.send_message(
-        "tokenswarm_run", {"run_id": run_id, "measure_from_ns": run.measure_from_ns}
-    )
+    if isinstance(environment.runner, MasterRunner):
+        stages = [s.to_wire() for s in RUNTIME.timeline.stages]
+        environment.runner.send_message("tokenswarm_run", {"run_id": run_id, "stages": stages})
+
+
+def start_stage(environment: Any, info: StageInfo) -> None:
+    """Driving process: start a stage here and on every worker. The stage also rides in
+    ``parsed_options`` (sent with every spawn message), so a worker that joins later learns
+    it at its test_start."""
+    RUNTIME.apply_stage(info)
+    if environment.parsed_options is not None:
+        environment.parsed_options.tokenswarm_stage = info.to_wire()
+    if isinstance(environment.runner, MasterRunner):
+        environment.runner.send_message("tokenswarm_stage", info.to_wire())
 
 
 def _local_flush_loop() -> None:

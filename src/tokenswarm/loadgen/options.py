@@ -17,6 +17,7 @@ from typing import Any
 
 from tokenswarm.errors import UserError
 from tokenswarm.profiles import PROFILE_CHOICES
+from tokenswarm.scenarios import SCENARIOS, get_scenario
 
 
 def register_arguments(parser: Any) -> None:
@@ -34,6 +35,9 @@ def register_arguments(parser: Any) -> None:
     arg("--engine", default="auto", choices=PROFILE_CHOICES,
         help="engine profile: request extras such as ignore_eos/min_tokens (default: auto, "
         "from /v1/models owned_by)")
+    arg("--scenario", default="", choices=("", *SCENARIOS),
+        help="built-in scenario: sets --input-tokens/--output-tokens (short 64/64, medium "
+        "256/256, long 1024/512, stress 128/128)")
     arg("--input-tokens", type=int, default=128, help="prompt length in tokens (synthetic)")
     arg("--output-tokens", type=int, default=128, help="output tokens to request per request")
     arg("--dataset", default="synthetic",
@@ -59,6 +63,7 @@ class LoadOptions:
 
     model: str
     engine: str
+    scenario: str
     input_tokens: int
     output_tokens: int
     dataset: str
@@ -74,7 +79,13 @@ class LoadOptions:
 
     @classmethod
     def from_namespace(cls, ns: argparse.Namespace) -> LoadOptions:
-        values = {name: getattr(ns, name) for name in cls.__dataclass_fields__}
+        values = {name: getattr(ns, name) for name in cls.__dataclass_fields__
+                  if name != "scenario"}
+        values["scenario"] = getattr(ns, "scenario", "") or ""
+        if values["scenario"]:
+            scenario = get_scenario(values["scenario"])
+            values["input_tokens"] = scenario.input_tokens
+            values["output_tokens"] = scenario.output_tokens
         opts = cls(**values)
         opts.validate()
         return opts

@@ -1,14 +1,16 @@
 """One progress line every few seconds on the results process of a headless run.
 
-Locust's periodic tables show E2E only; this line shows what an LLM benchmark watches:
-elapsed/total time, users, requests ok/failed, output tokens/s over the last interval (from the
-merged token time series, so it lags worker reports by up to 3 s), and TTFT/ITL p50/p99 so far.
+Locust's periodic tables show E2E only; this line shows what an LLM benchmark watches: the
+stage (in a sweep), elapsed time and time left, users, the stage's requests ok/failed, output
+tokens/s over the last interval (from the merged token time series, so it lags worker reports
+by up to 3 s), and the stage's TTFT/ITL p50/p99 so far.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 import gevent
@@ -23,23 +25,29 @@ def _ms(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}"
 
 
-def progress_line(elapsed_s: float, run_time_s: float | None, users: int, rate_tps: float) -> str:
-    agg = RUNTIME.aggregate
-    ttft, itl = agg.hists["ttft_ms"], agg.hists["itl_ms"]
-    total = f"/{run_time_s:.0f}" if run_time_s else ""
+def progress_line(elapsed_s: float, left_s: float | None, users: int, rate_tps: float) -> str:
+    """``stage k/n name | time | users | requests | tok/s | TTFT | ITL`` of the current stage."""
+    stage = RUNTIME.stage
+    stats = RUNTIME.aggregate.stage_stats(stage.index if stage else 0)
+    ttft, itl = stats.hists["ttft_ms"], stats.hists["itl_ms"]
+    left = f", {left_s:.0f} s left" if left_s is not None else ""
+    where = ""
+    if stage is not None and RUNTIME.stage_count > 1:
+        where = f"stage {stage.index + 1}/{RUNTIME.stage_count} {stage.name}: "
     return (
-        f"progress {elapsed_s:.0f}{total} s: {users} users, ok {agg.counts.get('ok', 0)}, "
-        f"failed {agg.counts.get('failed', 0)}, output {rate_tps:,.0f} tok/s, "
+        f"progress {where}{elapsed_s:.0f} s{left}: {users} users, "
+        f"ok {stats.counts.get('ok', 0)}, failed {stats.counts.get('failed', 0)}, "
+        f"output {rate_tps:,.0f} tok/s, "
         f"TTFT p50/p99 {_ms(ttft.percentile(50))}/{_ms(ttft.percentile(99))} ms, "
         f"ITL p50/p99 {_ms(itl.percentile(50))}/{_ms(itl.percentile(99))} ms"
     )
 
 
-def progress_loop(environment: Any) -> None:
-    """Log a progress line every INTERVAL_S until the run is finished."""
+def progress_loop(environment: Any, left_s: Callable[[float], float | None]) -> None:
+    """Log a progress line every INTERVAL_S until the run is finished; ``left_s(elapsed)``
+    estimates the time left."""
     run = RUNTIME.run
     started = time.monotonic()
-    run_time_s = getattr(environment.parsed_options, "run_time", None)
     last_tokens = 0.0
     while run is not None and not run.finished:
         gevent.sleep(INTERVAL_S)
@@ -49,4 +57,5 @@ def progress_loop(environment: Any) -> None:
         rate = (tokens - last_tokens) / INTERVAL_S
         last_tokens = tokens
         users = environment.runner.user_count if environment.runner else 0
-        log.info(progress_line(time.monotonic() - started, run_time_s, users, rate))
+        elapsed = time.monotonic() - started
+        log.info(progress_line(elapsed, left_s(elapsed), users, rate))

@@ -4,6 +4,13 @@ Two collectors, one path for local and distributed runs: users record into ``col
 (this process's samples); deltas drained from it are merged into ``aggregate`` on the process
 that writes results (the master, or the single local process). On a worker the deltas travel
 through ``report_to_master`` and a final ``tokenswarm_final`` message instead.
+
+Both collectors share the process's stage ``timeline``. The process that drives the load
+(master or local runner) starts stages with :meth:`Runtime.start_stage`; load processes learn
+them with :meth:`Runtime.apply_stage`. Extensions (InfluxDB sink, web UI, ...) subscribe to
+``stage_listeners`` (every process, each stage start), ``record_listeners`` (load processes,
+each finished request, after its stage was attributed) and ``delta_listeners`` (results
+process, each merged delta).
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +27,9 @@ from tokenswarm.collector import Collector, RequestRecord
 from tokenswarm.errors import UserError
 from tokenswarm.loadgen.context import LoadContext
 from tokenswarm.loadgen.options import LoadOptions
-from tokenswarm.results import RequestsCsv, Window, build_summary, write_summary
+from tokenswarm.results import RequestsCsv, build_summary, write_stages_csv, write_summary
+from tokenswarm.slo import SloConfig, is_good
+from tokenswarm.stages import StageInfo, StageTimeline
 from tokenswarm.table import format_summary
 
 log = logging.getLogger("tokenswarm")
@@ -31,7 +41,6 @@ class RunInfo:
 
     run_id: str
     started_ns: int
-    measure_from_ns: int
     run_dir: Path
     csv: RequestsCsv
     config: dict[str, Any]
@@ -39,14 +48,34 @@ class RunInfo:
     finals_from: set[str] = field(default_factory=set)
     stop_ns: int = 0
     finished: bool = False
+    slo: SloConfig | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class Runtime:
     def __init__(self) -> None:
-        self.collector = Collector()
-        self.aggregate = Collector()
+        self.timeline = StageTimeline()
+        self.collector = Collector(timeline=self.timeline)
+        self.aggregate = Collector(timeline=self.timeline)
         self.context: LoadContext | None = None
         self.run: RunInfo | None = None
+        self.stage_listeners: list[Callable[[StageInfo], None]] = []
+        self.record_listeners: list[Callable[[RequestRecord], None]] = []
+        self.delta_listeners: list[Callable[[dict[str, Any]], None]] = []
+        self.summary_hooks: list[Callable[[dict[str, Any]], None]] = []
+        self.stage_count = 1  # planned stages (a sweep sets it), for progress output
+
+    @property
+    def stage(self) -> StageInfo | None:
+        return self.timeline.current
+
+    def apply_stage(self, info: StageInfo) -> None:
+        """Learn a stage (every process): attribution, request shape, listeners."""
+        self.timeline.add(info)
+        if self.context is not None:
+            self.context.apply_stage(info)
+        for listener in self.stage_listeners:
+            listener(info)
 
     def sent(self, start_wall_ns: int) -> None:
         """A request is about to be written (load processes)."""
@@ -55,6 +84,8 @@ class Runtime:
     def finished(self, record: RequestRecord) -> None:
         """A request ended (ok or failed): record it (load processes)."""
         self.collector.on_finished(record)
+        for listener in self.record_listeners:
+            listener(record)
 
     def interrupted(self, record: RequestRecord) -> None:
         """A stream was cut by the test stopping: its tokens count, the request does not."""
@@ -67,34 +98,47 @@ class Runtime:
             raise UserError("no target: pass --host (e.g. --host http://127.0.0.1:8000)")
         worker_index = int(getattr(environment.runner, "worker_index", 0) or 0)
         self.context = LoadContext(opts, host, worker_index)
+        if self.stage is not None:
+            self.context.apply_stage(self.stage)
         return self.context
 
     def require_context(self, environment: Any) -> LoadContext:
         return self.context if self.context is not None else self.build_context(environment)
 
-    def begin(self, opts: LoadOptions, run_id: str, config: dict[str, Any]) -> RunInfo:
-        """Start a run on the results-writing process: window, run dir, streaming CSV."""
+    def begin(self, opts: LoadOptions, run_id: str, config: dict[str, Any],
+              slo: SloConfig | None = None) -> RunInfo:
+        """Start a run on the results-writing process: run dir, streaming CSV (stages are
+        started separately: a load shape may have started the first one already)."""
         now = time.time_ns()
         run_dir = Path(opts.results_dir) / run_id
-        self.aggregate = Collector(measure_from_ns=now + int(opts.warmup * 1e9))
+        self.aggregate = Collector(timeline=self.timeline)
         self.run = RunInfo(
             run_id=run_id,
             started_ns=now,
-            measure_from_ns=self.aggregate.measure_from_ns,
             run_dir=run_dir,
             csv=RequestsCsv(run_dir / "requests.csv"),
             config=config,
+            slo=slo,
         )
         return self.run
 
     def absorb(self, delta: dict[str, Any], source: str) -> None:
-        """Merge a drained delta into the aggregate and stream its rows to requests.csv."""
-        if self.run is None or self.run.finished:
+        """Merge a drained delta into the aggregate and stream its rows to requests.csv;
+        counts the good requests (goodput) of each stage."""
+        run = self.run
+        if run is None or run.finished:
             if _has_data(delta):
                 log.warning("tokenswarm: dropped a late report from %s (no run open)", source)
             return
-        self.run.workers.add(source)
-        self.run.csv.write(self.aggregate.merge(delta))
+        run.workers.add(source)
+        rows = self.aggregate.merge(delta)
+        limits = run.slo.per_request_limits() if run.slo is not None else {}
+        for row in rows:
+            if row["phase"] == "measure" and is_good(row, limits):
+                self.aggregate.stage_stats(int(row["stage"])).counts["good"] += 1
+        run.csv.write(rows)
+        for listener in self.delta_listeners:
+            listener(delta)
 
     def finish(self, locust_version: str) -> dict[str, Any] | None:
         """Write summary.json, close requests.csv and print the table (once per run)."""
@@ -104,20 +148,25 @@ class Runtime:
         run.finished = True
         run.csv.close()
         stop_ns = run.stop_ns or time.time_ns()
-        if stop_ns <= run.measure_from_ns:
+        first = self.timeline.stages[0] if self.timeline.stages else None
+        if first is None or stop_ns <= first.measure_from_ns:
             log.warning("tokenswarm: the run ended before its warm-up did: nothing was measured")
-        window = Window.aligned(run.measure_from_ns, stop_ns)
         summary = build_summary(
             self.aggregate,
-            window,
+            stop_ns,
             run_id=run.run_id,
             started_ns=run.started_ns,
             config=run.config,
             workers=sorted(run.workers),
             locust_version=locust_version,
+            slo=run.slo,
         )
         summary["requests"]["csv_rows"] = run.csv.rows_written
+        summary.update(run.extra)
+        for hook in self.summary_hooks:
+            hook(summary)
         write_summary(run.run_dir, summary)
+        write_stages_csv(run.run_dir, summary)
         if os.environ.get("TOKENSWARM_PRINT_TABLE", "1") != "0":
             print("\n" + format_summary(summary, str(run.run_dir)), flush=True)
         log.info("tokenswarm: results written to %s", run.run_dir)
@@ -125,7 +174,7 @@ class Runtime:
 
 
 def _has_data(delta: dict[str, Any]) -> bool:
-    return any(delta.get(key) for key in ("hists", "counts", "rows", "out_tok"))
+    return any(delta.get(key) for key in ("stages", "rows", "out_tok"))
 
 
 RUNTIME = Runtime()
