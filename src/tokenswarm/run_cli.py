@@ -14,6 +14,7 @@ import math
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 from contextlib import ExitStack
@@ -57,7 +58,7 @@ def _env(name: str, fallback: Any) -> Any:
     return os.environ.get(f"TOKENSWARM_{name}", fallback)
 
 
-class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
     """Shows defaults, except empty ones and secrets (an API key from the environment)."""
 
     def _get_help_string(self, action: argparse.Action) -> str | None:
@@ -73,7 +74,7 @@ def register(subparsers: Any) -> None:
         description="Run streaming load against an OpenAI-compatible server and write "
         "results/<run_id>/summary.json and requests.csv. Without --host, a simulated "
         "engine is started on 127.0.0.1 for the duration of the run.",
-        formatter_class=_HelpFormatter,
+        formatter_class=HelpFormatter,
     )
     p.add_argument("--host", default="", help="server root URL, e.g. http://127.0.0.1:8000 "
                    "(default: start the built-in simulator)")
@@ -140,12 +141,23 @@ def locust_command(args: argparse.Namespace, host: str, run_id: str) -> list[str
         "--only-summary", "--run-id", run_id,
     ]
     if args.workers:
-        cmd += ["--processes", str(args.workers)]
+        cmd += local_workers_args(args.workers)
     for name in _PASSTHROUGH:
         value = getattr(args, name)
         if value not in ("", None):
             cmd += ["--" + name.replace("_", "-"), str(value)]
     return [*cmd, user_class]
+
+
+def local_workers_args(workers: int) -> list[str]:
+    """Locust flags for a master + ``workers`` forked local workers on a free port: two runs
+    on one machine (or a test suite) must never connect to each other's master on the
+    default port 5557."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = str(probe.getsockname()[1])
+    return ["--processes", str(workers), "--master-bind-host", "127.0.0.1",
+            "--master-bind-port", port, "--master-host", "127.0.0.1", "--master-port", port]
 
 
 def _validate(args: argparse.Namespace) -> None:
@@ -186,7 +198,7 @@ def run(args: argparse.Namespace) -> int:
         env = {**os.environ, "TOKENSWARM_RUN_ID": run_id, "TOKENSWARM_PRINT_TABLE": "0"}
         if args.api_key:  # by environment, not argv: other users can read argv in ps
             env["TOKENSWARM_API_KEY"] = args.api_key
-        code = _run_child(cmd, env)
+        code = run_child(cmd, env)
     run_dir = Path(args.results_dir) / run_id
     summary_path = run_dir / "summary.json"
     if not summary_path.is_file():
@@ -198,7 +210,7 @@ def run(args: argparse.Namespace) -> int:
     return code
 
 
-def _run_child(cmd: list[str], env: dict[str, str]) -> int:
+def run_child(cmd: list[str], env: dict[str, str]) -> int:
     """Run Locust in its own session and forward SIGINT/SIGTERM to it exactly once each, so
     Ctrl-C (terminal) and ``kill -INT`` (this process only) both stop the run gracefully:
     in-flight requests finish within --stop-timeout and the results are written."""

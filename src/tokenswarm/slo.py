@@ -1,107 +1,108 @@
-"""Service-level objectives: targets per stage, the verdict, and the per-request test of goodput.
+"""Service-level objectives: targets, the per-stage verdict, and the per-request goodput test.
 
-Configured as a mapping (YAML ``slo:`` section, or ``--slo ttft_ms:p99=100``)::
+One flat syntax everywhere (YAML ``slo:`` section, ``--slo KEY=VALUE`` of sweep and report)::
 
     slo:
-      ttft_ms: {p99: 100}     # latency metric -> {statistic: max milliseconds}
-      itl_ms: {p99: 100}
-      error_rate: 0.01        # max failed / (ok + failed) per stage
+      ttft_p99_ms: 100        # <ttft|itl|tpot|e2e>_<p50|p90|p95|p99|p99.9|mean|max>_ms: below
+      itl_p99_ms: 100
+      error_pct: 1            # failed / (ok + failed) * 100 per stage: at most
+      output_tps_per_accelerator: 1800   # run-level targets, judged by the report
+      scaling_efficiency_pct: 95
+      gpu_util_pct: 85
 
-Defaults (what our users ask for): p99 TTFT < 100 ms, p99 ITL < 100 ms, errors <= 1 %.
-A stage passes when every check passes; a check whose value is missing (no successful
-request) fails, because a stage that served nothing did not meet its objectives.
+Defaults are what our users ask for (above). ``KEY: off`` (or ``--slo KEY=off``) drops a
+check. A stage passes when every per-stage check passes; a check whose value is missing (no
+successful request) fails, because a stage that served nothing did not meet its objectives.
 
 Goodput: a request is *good* when it succeeded and its own ``ttft_ms``, ``tpot_ms`` and
-``e2e_ms`` are within every target configured for that metric (a per-request test, as in
+``e2e_ms`` are below every target configured for that metric (a per-request test, as in
 vLLM's ``--goodput``; ITL is per token, so it is not a per-request criterion).
 """
 
 from __future__ import annotations
 
 import difflib
+import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from tokenswarm.errors import UserError
 
-LATENCY_METRICS = ("ttft_ms", "itl_ms", "tpot_ms", "e2e_ms")
-STATS = ("p50", "p90", "p95", "p99", "p99.9", "mean", "max")
+LATENCY_KEY = re.compile(r"^(ttft|itl|tpot|e2e)_(p50|p90|p95|p99|p99\.9|mean|max)_ms$")
+RUN_KEYS = ("output_tps_per_accelerator", "scaling_efficiency_pct", "gpu_util_pct")
 PER_REQUEST_METRICS = ("ttft_ms", "tpot_ms", "e2e_ms")
-DEFAULT_SLO: dict[str, Any] = {
-    "ttft_ms": {"p99": 100.0},
-    "itl_ms": {"p99": 100.0},
-    "error_rate": 0.01,
+DEFAULT_SLO: dict[str, float] = {
+    "ttft_p99_ms": 100.0,
+    "itl_p99_ms": 100.0,
+    "error_pct": 1.0,
+    "output_tps_per_accelerator": 1800.0,
+    "scaling_efficiency_pct": 95.0,
+    "gpu_util_pct": 85.0,
 }
+KNOWN_KEYS = "<ttft|itl|tpot|e2e>_<p50|p90|p95|p99|p99.9|mean|max>_ms, " + ", ".join(
+    k for k in DEFAULT_SLO if not k.endswith("_ms")
+)
 
 
-@dataclass(frozen=True)
-class Target:
-    metric: str
-    stat: str
-    limit: float
-
-    @property
-    def name(self) -> str:
-        return f"{self.metric} {self.stat}"
+def latency_target(key: str) -> tuple[str, str] | None:
+    """``'ttft_p99_ms'`` -> ``('ttft_ms', 'p99')``; None for other keys."""
+    match = LATENCY_KEY.match(key)
+    return (f"{match[1]}_ms", match[2]) if match else None
 
 
 @dataclass(frozen=True)
 class SloConfig:
-    targets: tuple[Target, ...]
-    max_error_rate: float | None
+    """Validated targets: key -> limit (defaults overlaid by what was configured)."""
+
+    values: dict[str, float]
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, Any] | None, where: str = "slo") -> SloConfig:
-        """Parse and validate; unknown metrics or statistics are errors that name the key."""
-        data = DEFAULT_SLO if mapping is None else mapping
-        targets: list[Target] = []
-        error_rate: float | None = None
-        for key, value in data.items():
-            if key == "error_rate":
-                error_rate = None if value is None else _number(value, f"{where}.error_rate")
+        """Defaults overlaid by ``mapping``; unknown keys and non-numbers name the key."""
+        values = dict(DEFAULT_SLO)
+        for key, raw in (mapping or {}).items():
+            key = str(key).strip()
+            if not (latency_target(key) or key in DEFAULT_SLO):
+                close = difflib.get_close_matches(key, list(DEFAULT_SLO), n=1)
+                hint = f"did you mean {close[0]!r}?" if close else f"known: {KNOWN_KEYS}"
+                raise UserError(f"{where}: unknown key {key!r} ({hint})")
+            if raw is False or str(raw).strip().lower() == "off":
+                values.pop(key, None)
                 continue
-            if key not in LATENCY_METRICS:
-                raise UserError(_unknown(where, key, (*LATENCY_METRICS, "error_rate")))
-            if not isinstance(value, Mapping):
-                raise UserError(f"{where}.{key} must map a statistic to a limit, e.g. {{p99: 100}}")
-            for stat, limit in value.items():
-                if stat not in STATS:
-                    raise UserError(_unknown(f"{where}.{key}", str(stat), STATS))
-                targets.append(Target(key, stat, _number(limit, f"{where}.{key}.{stat}")))
-        return cls(tuple(targets), error_rate)
+            values[key] = _number(raw, f"{where}.{key}")
+        return cls(values)
 
-    def to_mapping(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for target in self.targets:
-            out.setdefault(target.metric, {})[target.stat] = target.limit
-        if self.max_error_rate is not None:
-            out["error_rate"] = self.max_error_rate
-        return out
+    def to_mapping(self) -> dict[str, float]:
+        return dict(self.values)
+
+    def stage_keys(self) -> list[str]:
+        return [k for k in self.values if k not in RUN_KEYS]
 
     def per_request_limits(self) -> dict[str, float]:
         """The tightest limit per goodput metric (see module docstring)."""
         limits: dict[str, float] = {}
-        for target in self.targets:
-            if target.metric in PER_REQUEST_METRICS:
-                limits[target.metric] = min(limits.get(target.metric, target.limit), target.limit)
+        for key, limit in self.values.items():
+            target = latency_target(key)
+            if target and target[0] in PER_REQUEST_METRICS:
+                limits[target[0]] = min(limits.get(target[0], limit), limit)
         return limits
 
     def evaluate(self, stage: Mapping[str, Any]) -> dict[str, Any]:
         """The verdict for one stage block of summary.json (``metrics``, ``requests``)."""
         checks = []
-        for target in self.targets:
-            value = stage["metrics"].get(target.metric, {}).get(target.stat)
-            checks.append(
-                _check(target.name, target.metric, target.stat, "<=", target.limit, value)
-            )
-        if self.max_error_rate is not None:
-            requests = stage["requests"]
-            done = requests["ok"] + requests["failed"]
-            rate = requests["failed"] / done if done else None
-            checks.append(
-                _check("error_rate", "error_rate", "ratio", "<=", self.max_error_rate, rate)
-            )
+        for key in self.stage_keys():
+            limit = self.values[key]
+            target = latency_target(key)
+            if target is not None:
+                value = stage["metrics"].get(target[0], {}).get(target[1])
+                checks.append(_check(key, value, "<", limit))
+            else:  # error_pct
+                requests = stage["requests"]
+                done = requests["ok"] + requests["failed"]
+                value = 100.0 * requests["failed"] / done if done else None
+                checks.append(_check(key, value, "<=", limit))
         return {"pass": all(c["pass"] for c in checks), "checks": checks}
 
 
@@ -111,55 +112,32 @@ def is_good(row: Mapping[str, Any], limits: Mapping[str, float]) -> bool:
         return False
     for metric, limit in limits.items():
         value = row.get(metric)
-        if value is not None and value != "" and float(value) > limit:
+        if value is not None and value != "" and float(value) >= limit:
             return False
     return True
 
 
-def parse_cli_targets(items: list[str]) -> dict[str, Any]:
-    """``["ttft_ms:p99=100", "error_rate=0.05"]`` -> an ``slo:`` mapping."""
-    out: dict[str, Any] = {}
+def parse_cli(items: list[str]) -> dict[str, str]:
+    """``["ttft_p99_ms=200", "error_pct=off"]`` -> an ``slo:`` mapping (validated later)."""
+    out: dict[str, str] = {}
     for item in items:
         key, sep, value = item.partition("=")
         if not sep:
-            raise UserError(
-                f"--slo {item!r}: expected METRIC:STAT=LIMIT (e.g. ttft_ms:p99=200) "
-                "or error_rate=0.01"
-            )
-        metric, _, stat = key.partition(":")
-        if stat:
-            out.setdefault(metric, {})[stat] = value
-        else:
-            out[metric] = value
+            raise UserError(f"--slo {item!r}: expected KEY=VALUE with KEY one of {KNOWN_KEYS}")
+        out[key.strip()] = value.strip()
     return out
 
 
-def _check(
-    name: str, metric: str, stat: str, op: str, target: float, value: float | None
-) -> dict[str, Any]:
-    ok = value is not None and value <= target
-    return {
-        "name": name,
-        "metric": metric,
-        "stat": stat,
-        "op": op,
-        "target": target,
-        "value": value,
-        "pass": ok,
-    }
+def _check(key: str, value: float | None, op: str, target: float) -> dict[str, Any]:
+    ok = value is not None and (value < target if op == "<" else value <= target)
+    return {"key": key, "value": value, "op": op, "target": target, "pass": ok}
 
 
 def _number(value: Any, where: str) -> float:
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise UserError(f"{where}: {value!r} is not a number") from None
-    if number < 0:
-        raise UserError(f"{where}: must be >= 0")
+        number = math.nan
+    if isinstance(value, bool) or not math.isfinite(number) or number < 0:
+        raise UserError(f"{where}: {value!r} is not a number >= 0 (or off)")
     return number
-
-
-def _unknown(where: str, key: str, known: tuple[str, ...]) -> str:
-    close = difflib.get_close_matches(key, known, n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(known)})"
-    return f"{where}: unknown key {key!r}{hint}"

@@ -61,3 +61,32 @@ def format_summary(summary: dict[str, Any], run_dir: str | None = None) -> str:
     if run_dir:
         lines.append(f"results: {run_dir}")
     return "\n".join(lines)
+
+
+_STAGE_HEADER = (
+    f"{'stage':<16}{'users':>6}{'ok':>7}{'fail':>6}{'out tok/s':>11}{'req/s':>8}"
+    f"{'TTFT p50':>10}{'TTFT p99':>10}{'ITL p50':>9}{'ITL p99':>9}  SLO"
+)
+
+
+def format_stages(summary: dict[str, Any], run_dir: str | None = None) -> str:
+    """One line per stage of a sweep (latencies in ms) and where the results are."""
+    lines = [f"tokenswarm sweep {summary['run_id']}: {len(summary['stages'])} stages",
+             _STAGE_HEADER]
+    for stage in summary["stages"]:
+        ttft, itl = stage["metrics"]["ttft_ms"], stage["metrics"]["itl_ms"]
+        verdict = stage.get("slo")
+        slo = "-" if verdict is None else ("pass" if verdict["pass"] else "FAIL")
+        if not stage.get("complete", True):
+            slo += " (incomplete)"
+        req, thr = stage["requests"], stage["throughput"]
+        lines.append(
+            f"{stage['name']:<16}{stage['users']:>6}{req['ok']:>7}{req['failed']:>6}"
+            f"{thr['output_tps']:>11.1f}{thr['rps']:>8.2f}{_fmt(ttft['p50']):>10}"
+            f"{_fmt(ttft['p99']):>10}{_fmt(itl['p50']):>9}{_fmt(itl['p99']):>9}  {slo}"
+        )
+    if summary.get("stages_skipped"):
+        lines.append("skipped after an SLO break: " + ", ".join(summary["stages_skipped"]))
+    if run_dir:
+        lines.append(f"results: {run_dir}")
+    return "\n".join(lines)

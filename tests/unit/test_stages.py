@@ -73,7 +73,7 @@ def test_per_stage_histograms_and_rows():
 
 
 def test_summary_has_one_block_per_stage_and_slo_verdicts():
-    slo = SloConfig.from_mapping({"ttft_ms": {"p99": 40}, "error_rate": 0.1})
+    slo = SloConfig.from_mapping({"ttft_p99_ms": 40, "itl_p99_ms": "off", "error_pct": 10})
     summary = build_summary(_collector(), BASE + 9 * SECOND, run_id="r", started_ns=BASE,
                             config={"kind": "sweep"}, workers=[], locust_version="x", slo=slo)
     first, second = summary["stages"]
@@ -84,8 +84,8 @@ def test_summary_has_one_block_per_stage_and_slo_verdicts():
     assert second["metrics"]["ttft_ms"]["max"] == pytest.approx(50, rel=0.01)
     # stage 0: TTFT p99 = 200 ms (the long request) > 40: fails; stage 1: 50 > 40 and 50 % errors
     assert first["slo"]["pass"] is False and second["slo"]["pass"] is False
-    assert [c["name"] for c in second["slo"]["checks"]] == ["ttft_ms p99", "error_rate"]
-    assert second["slo"]["checks"][1]["value"] == pytest.approx(0.5)
+    assert [c["key"] for c in second["slo"]["checks"]] == ["ttft_p99_ms", "error_pct"]
+    assert second["slo"]["checks"][1]["value"] == pytest.approx(50.0)
     # the top level covers both stages: 4 ok requests, 7 s of windows
     assert summary["requests"]["ok"] == 4 and summary["metrics"]["ttft_ms"]["count"] == 4
     # tokens: stage 0's window [1 s, 5 s) holds 2 + 2 tokens; the long request's tokens at

@@ -54,7 +54,7 @@ def _add_options(parser: Any, **_: Any) -> None:
     register_arguments(parser)
 
 
-def _fatal(message: str) -> None:
+def fatal(message: str) -> None:
     print(f"tokenswarm: error: {message}", file=sys.stderr, flush=True)
     sys.exit(2)
 
@@ -81,7 +81,7 @@ def _on_init(environment: Any, runner: Any = None, **_: Any) -> None:
         elif getattr(environment.parsed_options, "headless", False):
             raise UserError("no target: pass --host (e.g. --host http://127.0.0.1:8000)")
     except UserError as exc:
-        _fatal(str(exc))
+        fatal(str(exc))
 
 
 def _on_run_message(environment: Any, msg: Any, **_: Any) -> None:
@@ -123,9 +123,9 @@ def _on_test_start(environment: Any, **_: Any) -> None:
 
 
 def _time_left(environment: Any) -> Callable[[float], float | None]:
-    plan = getattr(environment.shape_class, "plan", None)
-    if plan is not None:
-        return lambda _elapsed: plan.time_left_s()
+    shape = environment.shape_class
+    if getattr(shape, "plan", None) is not None:
+        return lambda _elapsed: shape.time_left_s()
     run_time = getattr(environment.parsed_options, "run_time", None)
     return lambda elapsed: max(run_time - elapsed, 0.0) if run_time else None
 
