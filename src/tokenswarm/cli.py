@@ -19,9 +19,15 @@ Registrar = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], No
 def _registrars() -> list[Registrar]:
     from tokenswarm import run_cli
     from tokenswarm.sim import cli as sim_cli
+    from tokenswarm.sweep import cli as sweep_cli
     from tokenswarm.telemetry import cli as telemetry_cli
 
-    return [run_cli.register, sim_cli.register, telemetry_cli.register]
+    return [
+        sweep_cli.register,
+        run_cli.register,
+        sim_cli.register,
+        telemetry_cli.register,
+    ]
 
 
 def build_parser() -> argparse.ArgumentParser:
