@@ -81,6 +81,35 @@ install_influxd() {
   rm -rf "$tmp"
 }
 
+# The browser, SSH-launcher and launcher-lint tests need Debian's chromium (headless, driven
+# over the DevTools protocol: no browser download), openssh-server (the tests start their own
+# sshd on a free port; the package's service is not enabled here) and shellcheck.
+install_test_packages() {
+  local missing=() pkg
+  command -v chromium >/dev/null || missing+=(chromium fonts-dejavu-core)
+  [[ -x /usr/sbin/sshd ]] || missing+=(openssh-server)
+  command -v shellcheck >/dev/null || missing+=(shellcheck)
+  ((${#missing[@]})) || return 0
+  if [[ "$(id -u)" != "0" ]] || ! command -v apt-get >/dev/null; then
+    echo "bootstrap: some tests need: sudo apt-get install ${missing[*]}" >&2
+    return 0
+  fi
+  echo "bootstrap: installing ${missing[*]} with apt-get (for the tests)" >&2
+  apt-get update -qq >/dev/null
+  # policy-rc.d exit 101: installing openssh-server starts no system sshd on port 22
+  local own_policy=""
+  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+    own_policy=1
+  fi
+  for pkg in "${missing[@]}"; do
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$pkg" \
+      >/dev/null || echo "bootstrap: could not install $pkg; its tests will fail" >&2
+  done
+  [[ -z "$own_policy" ]] || rm -f /usr/sbin/policy-rc.d
+}
+
 if [[ -n "$extras" ]]; then
   install_influxd
+  install_test_packages
 fi

@@ -9,6 +9,7 @@ printed by the results process at the end; files land in ``results/<run_id>/``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -89,8 +90,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--warmup", type=float, default=_env("WARMUP", None),
                    help="seconds at the start excluded from metrics (default: 5, or a quarter "
                    "of a shorter run)")
-    p.add_argument("--workers", type=int, default=0,
-                   help="worker processes (0: one process; N: a master + N workers)")
+    p.add_argument("--workers", type=int, default=default_workers(),
+                   help="local worker processes (0: one process; N: a master + N workers; "
+                   "default: one per core)")
     p.add_argument("--model", default=_env("MODEL", ""),
                    help="model id (default: first of /v1/models)")
     p.add_argument("--engine", default=_env("ENGINE", "auto"), choices=PROFILE_CHOICES,
@@ -147,6 +149,13 @@ def locust_command(args: argparse.Namespace, host: str, run_id: str) -> list[str
         if value not in ("", None):
             cmd += ["--" + name.replace("_", "-"), str(value)]
     return [*cmd, user_class]
+
+
+def default_workers() -> int:
+    """One worker process per core (a single process on a one-core machine): one Python
+    process saturates long before the server does (DESIGN.md section 5)."""
+    cores = os.cpu_count() or 1
+    return cores if cores > 1 else 0
 
 
 def local_workers_args(workers: int) -> list[str]:
@@ -226,3 +235,6 @@ def run_child(cmd: list[str], env: dict[str, str]) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        # the session holds exactly Locust's master and the workers it forked: none outlives us
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(child.pid, signal.SIGKILL)

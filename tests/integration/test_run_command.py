@@ -9,17 +9,19 @@ import sys
 import pandas as pd
 import pytest
 
+from tokenswarm.run_cli import default_workers
+
 pytestmark = pytest.mark.integration
 
 
 @pytest.mark.parametrize(
-    ("extra", "user_class"),
+    ("extra", "user_class", "workers"),
     [
-        ((), "OpenAIChatUser"),
-        (("--workers", "2", "--endpoint", "completions"), "OpenAICompletionsUser"),
+        ((), "OpenAIChatUser", default_workers() or 1),  # default: one worker per core
+        (("--workers", "0", "--endpoint", "completions"), "OpenAICompletionsUser", 1),
     ],
 )
-def test_run_on_embedded_simulator(tmp_path, extra, user_class):
+def test_run_on_embedded_simulator(tmp_path, extra, user_class, workers):
     cmd = [sys.executable, "-m", "tokenswarm", "run", "-u", "6", "-t", "6s", "--warmup", "1",
            "--run-id", "smoke", "--results-dir", str(tmp_path), *extra]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
@@ -38,4 +40,4 @@ def test_run_on_embedded_simulator(tmp_path, extra, user_class):
     rows = pd.read_csv(tmp_path / "smoke" / "requests.csv")
     assert set(rows["status"]) == {"ok"}
     assert summary["config"]["user_classes"] == [user_class]
-    assert len(summary["workers"]) == (2 if "--workers" in extra else 1)
+    assert len(summary["workers"]) == workers

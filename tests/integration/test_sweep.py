@@ -4,6 +4,7 @@ stop, bad input)."""
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -12,11 +13,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from helpers import wait_for
+from helpers import REPO, free_port, wait_for
 
 pytestmark = pytest.mark.integration
 
 SWEEP = [sys.executable, "-m", "tokenswarm", "sweep"]
+SWEEP_LOCUSTFILE = REPO / "locustfiles" / "sweep.py"
 
 
 def _sweep(tmp_path: Path, *args: str, timeout: float = 180) -> subprocess.CompletedProcess:
@@ -145,3 +147,29 @@ def test_bad_input_is_one_line_before_any_load(tmp_path, args, config, message):
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr, proc.stderr
     assert message in proc.stderr
     assert "simulated engine" not in proc.stdout  # nothing started
+
+
+def test_master_with_an_externally_started_worker(tmp_path):
+    """--expect-workers: the sweep runs only the master; a worker started separately (as on
+    another host) connects, learns each stage and does all the load."""
+    port = str(free_port())
+    env = {**os.environ, "LOCUST_MASTER_BIND_PORT": port}
+    sweep = subprocess.Popen([*SWEEP, "--results-dir", str(tmp_path), "-s", "short:1,2",
+                              "--duration", "2s", "--warmup", "1s", "--expect-workers", "1",
+                              "--no-report", "--run-id", "ext"],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                             cwd=tmp_path, env=env)
+    worker = subprocess.Popen([sys.executable, "-m", "locust", "-f", str(SWEEP_LOCUSTFILE),
+                               "--worker", "--master-host", "127.0.0.1", "--master-port", port],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp_path)
+    try:
+        out, _ = sweep.communicate(timeout=120)
+        worker.wait(timeout=30)
+    finally:
+        sweep.kill()
+        worker.kill()
+    assert sweep.returncode == 0, out[-3000:]
+    summary = json.loads((tmp_path / "ext" / "summary.json").read_text())
+    assert len(summary["workers"]) == 1
+    assert [s["name"] for s in summary["stages"]] == ["short@1", "short@2"]
+    assert all(s["requests"]["ok"] > 0 for s in summary["stages"])

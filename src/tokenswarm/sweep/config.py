@@ -17,14 +17,16 @@ import yaml
 
 from tokenswarm.errors import UserError
 from tokenswarm.profiles import PROFILE_CHOICES
+from tokenswarm.run_cli import default_workers
+from tokenswarm.run_cli import parse_duration as parse_duration_text
 
 # section -> key -> default (None: optional, no default)
 SCHEMA: dict[str, dict[str, Any]] = {
     "target": {"host": "", "engine": "auto", "model": "", "endpoint": "chat",
                "api_key_env": "", "tokenizer": "", "dataset": "synthetic"},
     "sim": {"preset": "default", "settings": {}},
-    "load": {"duration": "30s", "requests": 0, "max_stage": "10m", "warmup": "5s",
-             "spawn_rate": 0.0, "workers": 0, "expect_workers": 0, "stop_timeout": "30s",
+    "load": {"duration": "20s", "requests": 0, "max_stage": "10m", "warmup": "5s",
+             "spawn_rate": 0.0, "workers": "auto", "expect_workers": 0, "stop_timeout": "30s",
              "connect_timeout": 10.0, "first_token_timeout": 300.0, "idle_timeout": 60.0,
              "seed": 0},
     "hardware": {"accelerators": 1, "price_per_hour": 0.0, "name": ""},
@@ -35,7 +37,8 @@ SCHEMA: dict[str, dict[str, Any]] = {
 }
 TOP_LEVEL = {*SCHEMA, "scenarios", "slo", "early_stop", "results_dir", "run_id", "launch"}
 # ``launch`` (the engine launchers' section) is validated by tokenswarm.launch.engines
-TOP_DEFAULTS: dict[str, Any] = {"scenarios": ["short"], "slo": None, "early_stop": False,
+# without a config: a quick look (3 levels of the short scenario, ~1.5 min)
+TOP_DEFAULTS: dict[str, Any] = {"scenarios": ["short:1,4,16"], "slo": None, "early_stop": False,
                                 "results_dir": "results", "run_id": "", "launch": None}
 
 
@@ -88,6 +91,8 @@ def _check(cfg: dict[str, Any], source: str) -> None:
         load[key] = parse_duration(load[key], f"{source}: load.{key}")
     if load["duration"] <= 0 and not load["requests"]:
         raise UserError(f"{source}: load.duration must be > 0 (or set load.requests)")
+    if load["workers"] == "auto":
+        load["workers"] = default_workers()
     for key in ("requests", "workers", "expect_workers", "seed"):
         load[key] = _integer(load[key], f"{source}: load.{key}", minimum=0)
     for key in ("spawn_rate", "connect_timeout", "first_token_timeout", "idle_timeout"):
@@ -106,13 +111,11 @@ def _check(cfg: dict[str, Any], source: str) -> None:
 
 def parse_duration(value: Any, where: str) -> float:
     """``30``, ``'30s'``, ``'2m'``, ``'1h30m'`` -> seconds."""
-    from tokenswarm.run_cli import parse_duration as parse
-
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         seconds = float(value)
     else:
         try:
-            seconds = parse(str(value))
+            seconds = parse_duration_text(str(value))
         except UserError:
             raise UserError(f"{where}: invalid duration {value!r} (examples: 30s, 2m)") from None
     if not math.isfinite(seconds) or seconds < 0:
