@@ -3,7 +3,7 @@
 Every tokenswarm option is listed by ``locust -f locustfiles/openai_completions.py --help``.
 """
 
-from tokenswarm.loadgen import listeners  # noqa: F401  (registers tokenswarm's listeners)
+from tokenswarm.loadgen import extensions  # noqa: F401  (registers tokenswarm's listeners)
 from tokenswarm.loadgen.users import OpenAICompletionsUser
 
 __all__ = ["OpenAICompletionsUser"]
