@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tokenswarm.histograms import Histogram
-from tokenswarm.stages import StageInfo, StageTimeline
+from tokenswarm.stages import StageTimeline
 from tokenswarm.timing import DerivedTiming
 
 BUCKET_NS = 100_000_000
@@ -50,6 +50,7 @@ class RequestRecord:
     chunk_tokens: Sequence[float] = ()
     stage: int | None = None
     scenario: str = ""
+    phase: str = ""
 
     @property
     def ok(self) -> bool:
@@ -160,13 +161,24 @@ class Collector:
             self.stage_stats(stage.index).counts["interrupted"] += 1
 
     def on_finished(self, record: RequestRecord) -> None:
-        """Record a finished request; sets ``record.stage``/``record.scenario`` (attribution
-        by start time, see tokenswarm.stages)."""
+        """Record a finished request; sets ``record.stage`` (None for warm-up),
+        ``record.scenario`` and ``record.phase`` (attribution by start time, see
+        tokenswarm.stages).
+
+        A request that started in a stage's steady window but ended after the next stage
+        began is a ``transition`` request: it lived through the next stage's ramp (more or
+        fewer users), so its latencies describe neither stage and stay out of both stages'
+        histograms; its tokens still count wherever they arrived (token-time accounting)."""
         self._add_token_times(record)
         stage, measured = self.timeline.locate(record.start_wall_ns)
-        record.stage = stage.index if measured and stage is not None else None
         record.scenario = stage.scenario if stage is not None else ""
-        self.rows.append(_row(record, stage, measured))
+        record.stage = stage.index if measured and stage is not None else None
+        record.phase = "measure" if measured else "warmup"
+        if measured and stage is not None:
+            following = self.timeline.next_start(stage.index)
+            if following is not None and record.end_wall_ns > following:
+                record.phase = "transition"
+        self.rows.append(_row(record, stage.index if stage is not None else None))
         if not measured or stage is None:
             return
         if record.ok or record.chunk_wall_ns:
@@ -174,7 +186,10 @@ class Collector:
             self.input_token_buckets[record.start_wall_ns // BUCKET_NS] += record.input_tokens or 0
         if record.ok:
             self.completion_buckets[record.end_wall_ns // BUCKET_NS] += 1
-        self.stage_stats(stage.index).record(record)
+        if record.phase == "transition":
+            self.stage_stats(stage.index).counts["transition"] += 1
+        else:
+            self.stage_stats(stage.index).record(record)
 
     def _add_token_times(self, record: RequestRecord) -> None:
         buckets = self.output_token_buckets
@@ -215,13 +230,14 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 3)
 
 
-def _row(record: RequestRecord, stage: StageInfo | None, measured: bool) -> dict[str, Any]:
+def _row(record: RequestRecord, stage: int | None) -> dict[str, Any]:
+    """The requests.csv row (``stage``: the stage it started in, warm-up included)."""
     timing = record.timing
     return {
         "start_unix_ns": record.start_wall_ns,
-        "stage": stage.index if stage is not None else "",
-        "scenario": stage.scenario if stage is not None else "",
-        "phase": "measure" if measured else "warmup",
+        "stage": "" if stage is None else stage,
+        "scenario": record.scenario,
+        "phase": record.phase,
         "status": "ok" if record.ok else "error",
         "error_class": record.error_class or "",
         "ttft_ms": _round(timing.ttft_ms) if timing else None,

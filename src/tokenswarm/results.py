@@ -125,6 +125,7 @@ def _stage_metrics(stats: StageStats, windows: list[Window], collector: Collecto
             "ok": ok,
             "failed": counts.get("failed", 0),
             "interrupted": counts.get("interrupted", 0),
+            "transition": counts.get("transition", 0),
             "warmup_excluded": counts.get("warmup_sent", 0),
             "good": counts.get("good", 0),
         },

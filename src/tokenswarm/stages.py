@@ -6,9 +6,11 @@ process that drives the load shape), ramps its users and warms up; requests *sta
 ``measure_from_ns`` until the next stage starts are its measured requests. Requests started
 earlier belong to the stage's warm-up: kept in requests.csv, excluded from the metrics.
 
-A request is attributed by its start time, not by when it finished, so a slow request that
-started in stage k and ended during stage k+1 still describes stage k's load. The steady
-window used for throughput (token-time accounting) is ``[measure_from_ns, next started_ns)``.
+A request is attributed by its start time. One that started in stage k's steady window but
+ended after stage k+1 began (a *transition* request) lived through the change of load, so its
+latencies are left out of both stages (it stays in requests.csv, phase ``transition``). The
+steady window used for throughput (token-time accounting) is
+``[measure_from_ns, next started_ns)``.
 """
 
 from __future__ import annotations
@@ -72,6 +74,11 @@ class StageTimeline:
         position = bisect.bisect_right(self._starts, start_ns) - 1
         stage = self.stages[max(position, 0)]
         return stage, position >= 0 and start_ns >= stage.measure_from_ns
+
+    def next_start(self, index: int) -> int | None:
+        """When the stage after stage ``index`` started (None: not (yet) known)."""
+        position = index + 1 - self.stages[0].index if self.stages else -1
+        return self._starts[position] if 0 <= position < len(self.stages) else None
 
     def windows(self, stop_ns: int) -> list[tuple[int, int]]:
         """Each stage's steady window ``[measure_from, end)``: it ends where the next stage

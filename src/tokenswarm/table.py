@@ -43,6 +43,7 @@ def format_summary(summary: dict[str, Any], run_dir: str | None = None) -> str:
     lines.append(
         f"requests: sent {req['sent']}, ok {req['ok']}, failed {req['failed']}, "
         f"interrupted at stop {req['interrupted']}, warm-up excluded {req['warmup_excluded']}"
+        + (f", across a stage change {req['transition']}" if req.get("transition") else "")
     )
     if summary["errors"]:
         lines.append("errors: " + ", ".join(f"{k} {v}" for k, v in summary["errors"].items()))

@@ -123,6 +123,7 @@ def test_summary_requests_and_tokens():
         "ok": 3,
         "failed": 2,
         "interrupted": 1,
+        "transition": 0,
         "good": 0,
         "warmup_excluded": 1,
     }

@@ -40,6 +40,11 @@ def test_windows_end_where_the_next_stage_starts():
     assert _two_stage_timeline().windows(BASE + 5_500_000_000)[1] == (BASE + 6 * SECOND,) * 2
 
 
+def test_next_start():
+    timeline = _two_stage_timeline()
+    assert timeline.next_start(0) == BASE + 5 * SECOND and timeline.next_start(1) is None
+
+
 def test_rebroadcast_replaces_and_wire_round_trips():
     timeline = _two_stage_timeline()
     again = StageInfo.from_wire(json.loads(json.dumps(timeline.stages[1].to_wire())))
@@ -53,7 +58,7 @@ def _collector() -> Collector:
     for rec in (record(500, [10, 20], 2), record(1500, [10, 20], 2), record(2000, [30, 40], 2)):
         c.on_sent(rec.start_wall_ns)
         c.on_finished(rec)
-    # started in stage 0, ends in stage 1: still stage 0's request
+    # started in stage 0's window, ended after stage 1 began: a transition request
     c.on_finished(record(4900, [200, 300], 2))
     # stage 1: one measured ok (TTFT 50 ms), one failure
     c.on_finished(record(6500, [50, 60], 2))
@@ -64,12 +69,13 @@ def _collector() -> Collector:
 def test_per_stage_histograms_and_rows():
     c = _collector()
     s0, s1 = c.stage_stats(0), c.stage_stats(1)
-    assert s0.counts["ok"] == 3 and s0.counts["warmup_sent"] == 1 and s0.counts["sent"] == 2
-    assert s0.hists["ttft_ms"].count == 3 and s1.hists["ttft_ms"].count == 1
+    assert s0.counts["ok"] == 2 and s0.counts["warmup_sent"] == 1 and s0.counts["sent"] == 2
+    assert s0.counts["transition"] == 1  # its latencies describe neither stage
+    assert s0.hists["ttft_ms"].count == 2 and s1.hists["ttft_ms"].count == 1
     assert s1.errors == {"http_429": 1}
     assert [(r["stage"], r["scenario"], r["phase"]) for r in c.rows] == [
         (0, "short", "warmup"), (0, "short", "measure"), (0, "short", "measure"),
-        (0, "short", "measure"), (1, "medium", "measure"), (1, "medium", "measure")]
+        (0, "short", "transition"), (1, "medium", "measure"), (1, "medium", "measure")]
 
 
 def test_summary_has_one_block_per_stage_and_slo_verdicts():
@@ -80,17 +86,19 @@ def test_summary_has_one_block_per_stage_and_slo_verdicts():
     assert (first["name"], first["scenario"], second["scenario"]) == ("short@0", "short",
                                                                       "medium")
     assert first["window"]["seconds"] == 4.0 and second["window"]["seconds"] == 3.0
-    assert first["requests"]["ok"] == 3 and second["requests"]["failed"] == 1
+    assert first["requests"]["ok"] == 2 and first["requests"]["transition"] == 1
+    assert second["requests"]["failed"] == 1
     assert second["metrics"]["ttft_ms"]["max"] == pytest.approx(50, rel=0.01)
-    # stage 0: TTFT p99 = 200 ms (the long request) > 40: fails; stage 1: 50 > 40 and 50 % errors
-    assert first["slo"]["pass"] is False and second["slo"]["pass"] is False
+    # stage 0: TTFT p99 = 30 ms < 40 (the transition request's 200 ms is not in it): passes;
+    # stage 1: 50 ms > 40 and 50 % errors: fails
+    assert first["slo"]["pass"] is True and second["slo"]["pass"] is False
     assert [c["key"] for c in second["slo"]["checks"]] == ["ttft_p99_ms", "error_pct"]
     assert second["slo"]["checks"][1]["value"] == pytest.approx(50.0)
-    # the top level covers both stages: 4 ok requests, 7 s of windows
-    assert summary["requests"]["ok"] == 4 and summary["metrics"]["ttft_ms"]["count"] == 4
+    # the top level covers both stages: 3 ok requests, 7 s of windows
+    assert summary["requests"]["ok"] == 3 and summary["metrics"]["ttft_ms"]["count"] == 3
     # tokens: stage 0's window [1 s, 5 s) holds 2 + 2 tokens; the long request's tokens at
     # 5.1 and 5.2 s fall in stage 1's warm-up, outside both windows
     assert first["throughput"]["output_tps"] == pytest.approx(4 / 4.0)
     rows = stage_rows(summary)
-    assert [r["users"] for r in rows] == [1, 1] and rows[1]["slo_pass"] is False
+    assert [r["users"] for r in rows] == [1, 1] and [r["slo_pass"] for r in rows] == [True, False]
     json.dumps(summary, allow_nan=False)
