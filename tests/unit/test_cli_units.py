@@ -13,7 +13,7 @@ from tokenswarm.cli import build_parser
 from tokenswarm.errors import UserError
 from tokenswarm.loadgen.options import LoadOptions
 from tokenswarm.preflight import normalize_base_url
-from tokenswarm.run_cli import effective_warmup, parse_duration
+from tokenswarm.run_cli import default_workers, effective_warmup, parse_duration
 
 
 def _locust_parse_timespan():
@@ -102,7 +102,11 @@ def test_locust_command_defaults(parse):
     assert _flag(cmd, "-t") == "20s"
     assert _flag(cmd, "--stop-timeout") == "30s"
     assert _flag(cmd, "--run-id") == "r-42"
-    assert "--processes" not in cmd
+    # one worker per core by default, on a master port of its own
+    if default_workers():
+        assert _flag(cmd, "--processes") == str(default_workers())
+        assert _flag(cmd, "--master-bind-port") == _flag(cmd, "--master-port")
+    assert "--processes" not in _locust_command(parse("--workers", "0"), "http://h:1", "r")
     assert cmd[-1] == "OpenAIChatUser"
     # passthrough options with their defaults; empty strings are left out
     assert _flag(cmd, "--engine") == "auto"

@@ -1,11 +1,12 @@
-"""Importing this module registers every tokenswarm listener with Locust: the core load path
-and the web UI's LLM tab.
+"""Importing this module registers every tokenswarm listener with Locust: the core load path,
+the InfluxDB sink and the web UI's LLM tab.
 
 Each locustfile imports it once (``locustfiles/*.py``, ``loadgen/locustfile.py``), so plain
 ``locust -f`` and ``tokenswarm run|sweep`` get exactly the same features.
 """
 
 from tokenswarm.loadgen import (  # noqa: F401  (imported for their listeners)
+    influx_sink,  # InfluxDB load points (--influx-url)
     listeners,  # options, preflight, stages, merged results
     webui,  # the LLM tab and /tokenswarm/summary.json in Locust's web UI
 )

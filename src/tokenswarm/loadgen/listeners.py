@@ -45,7 +45,7 @@ from tokenswarm.profiles import detect_profile
 from tokenswarm.stages import StageInfo
 
 log = logging.getLogger("tokenswarm")
-LOCAL_FLUSH_S = 2.0
+LOCAL_FLUSH_S = 1.0
 FINALS_GRACE_S = 10.0
 
 

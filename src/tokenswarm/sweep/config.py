@@ -32,7 +32,7 @@ SCHEMA: dict[str, dict[str, Any]] = {
     "hardware": {"accelerators": 1, "price_per_hour": 0.0, "name": ""},
     "telemetry": {"agent": "auto", "interval": 1.0},
     "influx": {"url": "", "database": "", "org": "", "bucket": "", "token_env": "",
-               "required": False},
+               "required": False, "grafana_url": ""},
     "report": {"enabled": True},
 }
 TOP_LEVEL = {*SCHEMA, "scenarios", "slo", "early_stop", "results_dir", "run_id", "launch"}

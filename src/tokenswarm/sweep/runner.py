@@ -64,6 +64,10 @@ def run_sweep(cfg: dict[str, Any], plan: SweepPlan) -> int:
     print("\n" + format_stages(summary, str(run_dir)), flush=True)
     if cfg["report"]["enabled"]:
         _report(run_dir, summary)
+    if cfg["influx"]["url"]:
+        from tokenswarm.grafana import print_run_link
+
+        print_run_link(summary, cfg["influx"]["grafana_url"])
     return code
 
 

@@ -1,6 +1,7 @@
 """Normalised telemetry samples and their InfluxDB points (DESIGN.md section 4).
 
-Field names carry their unit. A value the tool reports as N/A is absent from ``fields``,
+Measurement and field names are registered in :mod:`tokenswarm.influx.schema` (units there).
+A value the tool reports as N/A is absent from ``fields``,
 never 0. Strings that change on driver upgrades (serial, driver version, device id) go into
 ``info`` (written as string fields), never into tags, so they do not split series; the PCI
 address is written the same way (field ``pci_bus``).
@@ -10,33 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from tokenswarm.influx import schema
 from tokenswarm.influx.point import FieldValue, Point
-
-GPU_FIELDS: tuple[str, ...] = (
-    "util_pct",  # engine busy: GPU/DCU/HCU use, gfx_activity, utilization.gpu
-    "mem_busy_pct",  # memory-controller activity
-    "vram_used_pct",  # VRAM allocated
-    "vram_used_bytes",
-    "vram_total_bytes",
-    "power_w",
-    "power_limit_w",
-    "energy_j",
-    "temp_edge_c",
-    "temp_junction_c",
-    "temp_mem_c",
-    "temp_core_c",
-    "sclk_mhz",
-    "mclk_mhz",
-    "fan_pct",
-)
-HOST_FIELDS: tuple[str, ...] = ("cpu_pct", "mem_used_bytes", "mem_total_bytes", "load1")
-ENGINE_FIELDS: tuple[str, ...] = (
-    "requests_running",
-    "requests_waiting",
-    "kv_cache_usage_pct",
-    "prompt_tokens_total",
-    "generation_tokens_total",
-)
 
 
 @dataclass
@@ -74,7 +50,7 @@ class GpuSample:
         values.update(self.info)
         if self.pci_bus:  # a string field, not a tag: one more tag would only add cardinality
             values["pci_bus"] = self.pci_bus
-        return Point("gpu", tags, values, time_ns)
+        return Point(schema.GPU.name, tags, values, time_ns)
 
 
 @dataclass
@@ -85,7 +61,7 @@ class HostSample:
     role: str = "gpu"
 
     def to_point(self, run_id: str, host: str, time_ns: int) -> Point:
-        return Point("host", {"run_id": run_id, "host": host, "role": self.role},
+        return Point(schema.HOST.name, {"run_id": run_id, "host": host, "role": self.role},
                      dict(self.fields), time_ns)
 
 
@@ -97,7 +73,7 @@ class EngineSample:
     fields: dict[str, float | int] = field(default_factory=dict)
 
     def to_point(self, run_id: str, host: str, time_ns: int) -> Point:
-        return Point("engine", {"run_id": run_id, "host": host, "engine": self.engine},
+        return Point(schema.ENGINE.name, {"run_id": run_id, "host": host, "engine": self.engine},
                      dict(self.fields), time_ns)
 
 
