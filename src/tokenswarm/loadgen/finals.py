@@ -36,16 +36,21 @@ def on_final_message(environment: Any, msg: Any, **_: Any) -> None:
 
 
 def on_stop_message(environment: Any, msg: Any, **_: Any) -> None:
-    """Worker: stop gracefully now (users finish within --stop-timeout), which sends the final."""
+    """Worker: stop gracefully now (users finish within the master's stop timeout, sent along:
+    a sweep's ramp-down may have left the worker's at 0), which sends the final."""
+    if msg.data and "stop_timeout" in msg.data:
+        environment.stop_timeout = float(msg.data["stop_timeout"])
     environment.runner.stop()
 
 
-def collect_worker_finals(runner: MasterRunner, run: RunInfo, timeout_s: float) -> None:
+def collect_worker_finals(runner: MasterRunner, run: RunInfo, timeout_s: float,
+                          stop_timeout: float) -> None:
     """Ask pending workers to stop and wait for their finals (blocks this greenlet only)."""
     expected = {c.id for c in runner.clients.all if c.state != STATE_MISSING}
     pending = expected - run.finals_from
     for client_id in pending:
-        runner.send_message("tokenswarm_stop", None, client_id=client_id)
+        runner.send_message("tokenswarm_stop", {"stop_timeout": stop_timeout},
+                            client_id=client_id)
     deadline = time.monotonic() + timeout_s
     while not expected <= run.finals_from and time.monotonic() < deadline:
         gevent.sleep(POLL_S)

@@ -218,7 +218,8 @@ def _on_test_stop(environment: Any, **_: Any) -> None:
     if isinstance(runner, LocalRunner):
         RUNTIME.absorb(RUNTIME.collector.drain(), worker_name())
     elif isinstance(runner, MasterRunner):
-        collect_worker_finals(runner, run, environment.stop_timeout + FINALS_GRACE_S)
+        collect_worker_finals(runner, run, environment.stop_timeout + FINALS_GRACE_S,
+                              environment.stop_timeout)
     RUNTIME.finish(locust.__version__)
 
 

@@ -4,7 +4,9 @@ The shape runs on the master (or the single local process). Each tick (Locust ca
 once a second) it decides whether the current stage is over (its duration, or its request
 count, or its cap) and, if so, starts the next one: the stage is broadcast to the workers
 (``tokenswarm.loadgen.listeners.start_stage``) *before* the user count changes, so every
-worker attributes requests and shapes prompts for the new stage. With ``early_stop``, a stage
+worker attributes requests and shapes prompts for the new stage. When a stage has fewer users
+than the one before (a new scenario), the removed users are stopped at once (their requests
+count as interrupted) instead of streaming into the new stage's window. With ``early_stop``, a stage
 that breaks the SLOs (judged on what the workers reported so far) ends its scenario: the
 scenario's higher levels are skipped, the next scenario starts.
 
@@ -43,8 +45,10 @@ class SweepShape(LoadTestShape):
         self._stage_started = 0.0
         self._completed: set[int] = set()
         self._skipped: list[str] = []
+        self._stop_timeout = 0.0
 
-    def load(self, path: str) -> None:
+    def load(self, path: str, stop_timeout: float) -> None:
+        self._stop_timeout = stop_timeout
         self.plan = SweepPlan.from_config(resolve(load_config_file(path), path))
         RUNTIME.stage_count = len(self.plan.stages)
         RUNTIME.summary_hooks.append(self._mark_stages)
@@ -59,7 +63,10 @@ class SweepShape(LoadTestShape):
             return self._tick_value(self._index)
         self._completed.add(self._index)
         following = self._next_index(plan, self._index)
-        return None if following is None else self._start(following)
+        if following is None:
+            self.runner.environment.stop_timeout = self._stop_timeout  # a graceful end
+            return None
+        return self._start(following)
 
     def time_left_s(self) -> float | None:
         if self.plan is None or self._index is None:
@@ -80,7 +87,11 @@ class SweepShape(LoadTestShape):
             started_ns=now, measure_from_ns=now + int((ramp_s + self.plan.warmup_s) * 1e9),
             duration_s=self.plan.duration_s, requests=self.plan.requests or None,
         )
-        start_stage(self.runner.environment, info)
+        environment = self.runner.environment
+        # a ramp-down stops the removed users at once: their requests, made under the previous
+        # stage's load (or scenario), must not stream into this stage; ramp-ups stop nobody
+        environment.stop_timeout = 0 if spec.users < previous else self._stop_timeout
+        start_stage(environment, info)
         log.info("tokenswarm: stage %d/%d %s: %d users, %d/%d tokens in/out", index + 1,
                  len(self.plan.stages), spec.name, spec.users, spec.input_tokens,
                  spec.output_tokens)
@@ -141,7 +152,7 @@ def _load_plan(environment: Any, runner: Any = None, **_: Any) -> None:
     try:
         if not path:
             raise UserError("the sweep locustfile needs --sweep-config FILE (see configs/)")
-        shape.load(path)
+        shape.load(path, float(environment.stop_timeout or 0))
     except UserError as exc:
         fatal(str(exc))
     if isinstance(runner, MasterRunner):
