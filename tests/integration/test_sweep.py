@@ -30,7 +30,7 @@ def _sweep(tmp_path: Path, *args: str, timeout: float = 180) -> subprocess.Compl
 def test_two_scenarios_three_levels_with_workers(tmp_path):
     """2 scenarios x 3 levels through a master and 2 workers: every stage measured, requests
     attributed to the right stage with the scenario's lengths, results and report written."""
-    proc = _sweep(tmp_path, "-s", "short:1,2,4", "-s", "medium:1,2,4", "--duration", "2s",
+    proc = _sweep(tmp_path, "-s", "short:1,2,4", "-s", "medium:1,2,4", "--duration", "3s",
                   "--warmup", "1s", "--workers", "2", "--run-id", "s1")
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     run_dir = tmp_path / "s1"

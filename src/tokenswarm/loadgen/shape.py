@@ -46,6 +46,7 @@ class SweepShape(LoadTestShape):
         self._completed: set[int] = set()
         self._skipped: list[str] = []
         self._stop_timeout = 0.0
+        self._rate = 1.0
 
     def load(self, path: str, stop_timeout: float) -> None:
         self._stop_timeout = stop_timeout
@@ -91,6 +92,9 @@ class SweepShape(LoadTestShape):
         # a ramp-down stops the removed users at once: their requests, made under the previous
         # stage's load (or scenario), must not stream into this stage; ramp-ups stop nobody
         environment.stop_timeout = 0 if spec.users < previous else self._stop_timeout
+        # Locust's spawn rate also paces ramp-downs: remove everyone in one step
+        ramp_up_rate = self.plan.spawn_rate or float(spec.users)
+        self._rate = ramp_up_rate if spec.users >= previous else float(previous - spec.users)
         start_stage(environment, info)
         log.info("tokenswarm: stage %d/%d %s: %d users, %d/%d tokens in/out", index + 1,
                  len(self.plan.stages), spec.name, spec.users, spec.input_tokens,
@@ -99,9 +103,8 @@ class SweepShape(LoadTestShape):
 
     def _tick_value(self, index: int) -> tuple[int, float, list[type]]:
         assert self.plan is not None
-        users = self.plan.stages[index].users
         user_class = OpenAIChatUser if self.plan.endpoint == "chat" else OpenAICompletionsUser
-        return users, self.plan.spawn_rate or float(users), [user_class]
+        return self.plan.stages[index].users, self._rate, [user_class]
 
     def _stage_over(self, plan: SweepPlan, index: int) -> bool:
         elapsed = time.monotonic() - self._stage_started
