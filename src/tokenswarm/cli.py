@@ -18,6 +18,7 @@ Registrar = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], No
 
 def _registrars() -> list[Registrar]:
     from tokenswarm import run_cli
+    from tokenswarm.launch import cli as launch_cli
     from tokenswarm.report import cli as report_cli
     from tokenswarm.sim import cli as sim_cli
     from tokenswarm.sweep import cli as sweep_cli
@@ -29,6 +30,7 @@ def _registrars() -> list[Registrar]:
         report_cli.register,
         sim_cli.register,
         telemetry_cli.register,
+        launch_cli.register,
     ]
 
 

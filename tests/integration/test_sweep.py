@@ -4,7 +4,6 @@ stop, bad input)."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -153,12 +152,12 @@ def test_master_with_an_externally_started_worker(tmp_path):
     """--expect-workers: the sweep runs only the master; a worker started separately (as on
     another host) connects, learns each stage and does all the load."""
     port = str(free_port())
-    env = {**os.environ, "LOCUST_MASTER_BIND_PORT": port}
     sweep = subprocess.Popen([*SWEEP, "--results-dir", str(tmp_path), "-s", "short:1,2",
                               "--duration", "2s", "--warmup", "1s", "--expect-workers", "1",
+                              "--master-bind-host", "127.0.0.1", "--master-bind-port", port,
                               "--no-report", "--run-id", "ext"],
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                             cwd=tmp_path, env=env)
+                             cwd=tmp_path)
     worker = subprocess.Popen([sys.executable, "-m", "locust", "-f", str(SWEEP_LOCUSTFILE),
                                "--worker", "--master-host", "127.0.0.1", "--master-port", port],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp_path)

@@ -50,6 +50,7 @@ class RunInfo:
     finished: bool = False
     slo: SloConfig | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    last_report_ns: dict[str, int] = field(default_factory=dict)
 
 
 class Runtime:
@@ -131,6 +132,7 @@ class Runtime:
                 log.warning("tokenswarm: dropped a late report from %s (no run open)", source)
             return
         run.workers.add(source)
+        run.last_report_ns[source] = time.time_ns()
         rows = self.aggregate.merge(delta)
         limits = run.slo.per_request_limits() if run.slo is not None else {}
         for row in rows:
@@ -162,6 +164,7 @@ class Runtime:
             slo=run.slo,
         )
         summary["requests"]["csv_rows"] = run.csv.rows_written
+        _flag_lost_workers(summary, run)
         summary.update(run.extra)
         for hook in self.summary_hooks:
             hook(summary)
@@ -171,6 +174,15 @@ class Runtime:
             print("\n" + format_summary(summary, str(run.run_dir)), flush=True)
         log.info("tokenswarm: results written to %s", run.run_dir)
         return summary
+
+
+def _flag_lost_workers(summary: dict[str, Any], run: RunInfo) -> None:
+    """A worker that never sent its final report (died, host lost) is named in every stage
+    whose window ended after its last report: those stages miss some of its requests."""
+    lost = run.config.get("workers_lost") or []
+    for block in summary["stages"]:
+        end = block["window_ns"]["end"]
+        block["workers_lost"] = [w for w in lost if run.last_report_ns.get(w, 0) < end]
 
 
 def _has_data(delta: dict[str, Any]) -> bool:

@@ -29,6 +29,8 @@ _OVERRIDES: dict[str, tuple[str, str]] = {
     "spawn_rate": ("load", "spawn_rate"),
     "workers": ("load", "workers"),
     "expect_workers": ("load", "expect_workers"),
+    "master_bind_host": ("load", "master_bind_host"),
+    "master_bind_port": ("load", "master_bind_port"),
     "accelerators": ("hardware", "accelerators"),
     "price_per_hour": ("hardware", "price_per_hour"),
     "influx_url": ("influx", "url"),
@@ -69,7 +71,12 @@ def register(subparsers: Any) -> None:
                    help="local worker processes (0: one process)")
     p.add_argument("--expect-workers", type=int, default=None,
                    help="run only the master and wait for this many external workers "
-                   "(locust -f locustfiles/sweep.py --worker --master-host ...)")
+                   "(locust -f locustfiles/sweep.py --worker --master-host ..., or "
+                   "launchers/worker.sh)")
+    p.add_argument("--master-bind-host", default=None,
+                   help="with --expect-workers: interface the master listens on (default *)")
+    p.add_argument("--master-bind-port", type=int, default=None,
+                   help="with --expect-workers: port the master listens on (default 5557)")
     p.add_argument("--slo", action="append", default=[], metavar="KEY=VALUE",
                    help="SLO target, repeatable: ttft_p99_ms=100, itl_p99_ms=100, "
                    "error_pct=1, ... (KEY=off drops one)")

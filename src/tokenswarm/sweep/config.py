@@ -26,7 +26,8 @@ SCHEMA: dict[str, dict[str, Any]] = {
                "api_key_env": "", "tokenizer": "", "dataset": "synthetic"},
     "sim": {"preset": "default", "settings": {}},
     "load": {"duration": "20s", "requests": 0, "max_stage": "10m", "warmup": "5s",
-             "spawn_rate": 0.0, "workers": "auto", "expect_workers": 0, "stop_timeout": "30s",
+             "spawn_rate": 0.0, "workers": "auto", "expect_workers": 0,
+             "master_bind_host": "*", "master_bind_port": 5557, "stop_timeout": "30s",
              "connect_timeout": 10.0, "first_token_timeout": 300.0, "idle_timeout": 60.0,
              "seed": 0},
     "hardware": {"accelerators": 1, "price_per_hour": 0.0, "name": ""},
@@ -93,7 +94,7 @@ def _check(cfg: dict[str, Any], source: str) -> None:
         raise UserError(f"{source}: load.duration must be > 0 (or set load.requests)")
     if load["workers"] == "auto":
         load["workers"] = default_workers()
-    for key in ("requests", "workers", "expect_workers", "seed"):
+    for key in ("requests", "workers", "expect_workers", "seed", "master_bind_port"):
         load[key] = _integer(load[key], f"{source}: load.{key}", minimum=0)
     for key in ("spawn_rate", "connect_timeout", "first_token_timeout", "idle_timeout"):
         load[key] = _float(load[key], f"{source}: load.{key}")

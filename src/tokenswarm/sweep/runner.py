@@ -88,7 +88,9 @@ def locust_command(cfg: dict[str, Any], host: str, run_id: str, config_path: Pat
         if value:
             cmd += [flag, value]
     if load["expect_workers"]:
-        cmd += ["--master", "--expect-workers", str(load["expect_workers"])]
+        cmd += ["--master", "--expect-workers", str(load["expect_workers"]),
+                "--master-bind-host", str(load["master_bind_host"]),
+                "--master-bind-port", str(load["master_bind_port"])]
     elif load["workers"]:
         cmd += local_workers_args(load["workers"])
     return cmd
