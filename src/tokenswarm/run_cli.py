@@ -140,7 +140,7 @@ def locust_command(args: argparse.Namespace, host: str, run_id: str) -> list[str
         # Locust takes whole seconds only
         "-t", f"{math.ceil(parse_duration(args.duration))}s",
         "--stop-timeout", f"{math.ceil(args.stop_timeout)}s",
-        "--only-summary", "--run-id", run_id,
+        "--only-summary", "--run-id", run_id, "--loglevel", "WARNING",
     ]
     if args.workers:
         cmd += local_workers_args(args.workers)
@@ -204,7 +204,8 @@ def run(args: argparse.Namespace) -> int:
         cmd = locust_command(args, host, run_id)
         print(f"tokenswarm: run {run_id}: {args.users} users for {args.duration} "
               f"(warm-up {args.warmup:g} s) against {host}", flush=True)
-        env = {**os.environ, "TOKENSWARM_RUN_ID": run_id, "TOKENSWARM_PRINT_TABLE": "0"}
+        env = {**os.environ, "TOKENSWARM_RUN_ID": run_id, "TOKENSWARM_PRINT_TABLE": "0",
+               "TOKENSWARM_QUIET_LOCUST": "1"}
         if args.api_key:  # by environment, not argv: other users can read argv in ps
             env["TOKENSWARM_API_KEY"] = args.api_key
         code = run_child(cmd, env)

@@ -62,7 +62,10 @@ def test_two_scenarios_three_levels_with_workers(tmp_path):
     assert list(csv_stages["name"]) == [s["name"] for s in stages]
     assert list(csv_stages["output_tps"]) == pytest.approx([s["throughput"]["output_tps"]
                                                            for s in stages])
-    assert summary["environment"]["gpus"] and summary["environment"]["cpu_count"]
+    environment = summary["environment"]
+    assert environment["gpus"] and environment["cpu_count"]
+    assert environment["engine"]["version"].startswith("tokenswarm-sim")
+    assert environment["engine"]["model"] == "tokenswarm-sim"
     assert "report.html" in proc.stdout and "medium@4" in proc.stdout
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -45,6 +46,10 @@ from tokenswarm.profiles import detect_profile
 from tokenswarm.stages import StageInfo
 
 log = logging.getLogger("tokenswarm")
+if os.environ.get("TOKENSWARM_QUIET_LOCUST"):
+    # tokenswarm run|sweep start Locust with --loglevel WARNING (no per-spawn chatter) but
+    # keep tokenswarm's own progress and stage lines
+    log.setLevel(logging.INFO)
 LOCAL_FLUSH_S = 1.0
 FINALS_GRACE_S = 10.0
 

@@ -28,7 +28,7 @@ VERSION_TIMEOUT_S = 5.0
 
 
 def enrich_summary(run_dir: Path, cfg: dict[str, Any], host: str, target: Target,
-                   api_key: str) -> dict[str, Any]:
+                   version: str | None) -> dict[str, Any]:
     """Read, complete and rewrite ``run_dir/summary.json`` (and stages.csv); returns it."""
     from tokenswarm.report.telemetry import gpu_stage_stats
 
@@ -46,13 +46,13 @@ def enrich_summary(run_dir: Path, cfg: dict[str, Any], host: str, target: Target
         stage["tokens_per_dollar"] = (
             stage["throughput"]["output_tps"] * 3600 / price if price else None
         )
-    summary["environment"] = environment(run_dir, host, target, api_key, summary)
+    summary["environment"] = environment(run_dir, host, target, version, summary)
     write_summary(run_dir, summary)
     write_stages_csv(run_dir, summary)
     return summary
 
 
-def environment(run_dir: Path, host: str, target: Target, api_key: str,
+def environment(run_dir: Path, host: str, target: Target, version: str | None,
                 summary: dict[str, Any]) -> dict[str, Any]:
     return {
         "tokenswarm": __version__,
@@ -65,7 +65,7 @@ def environment(run_dir: Path, host: str, target: Target, api_key: str,
             "base_url": host,
             "model": target.model,
             "owned_by": target.owned_by,
-            "version": engine_version(host, api_key),
+            "version": version,
         },
         "gpus": gpu_inventory(run_dir / "telemetry.jsonl"),
     }

@@ -21,7 +21,7 @@ import yaml
 from tokenswarm.errors import UserError
 from tokenswarm.loadgen.options import default_run_id
 from tokenswarm.run_cli import local_workers_args, run_child
-from tokenswarm.sweep.enrich import enrich_summary
+from tokenswarm.sweep.enrich import engine_version, enrich_summary
 from tokenswarm.sweep.plan import SweepPlan
 from tokenswarm.table import format_stages
 
@@ -46,6 +46,7 @@ def run_sweep(cfg: dict[str, Any], plan: SweepPlan) -> int:
         if simulated:
             host = _start_simulator(stack, cfg, run_dir)
         target = check_target(host, target_cfg["model"], api_key)
+        version = engine_version(host, api_key)  # now: the simulator stops with this block
         agent_on = cfg["telemetry"]["agent"] is True or (
             cfg["telemetry"]["agent"] == "auto" and simulated)
         if agent_on:
@@ -60,7 +61,7 @@ def run_sweep(cfg: dict[str, Any], plan: SweepPlan) -> int:
         if code:
             return code
         raise UserError(f"the sweep wrote no {summary_path} (Locust exited with status {code})")
-    summary = enrich_summary(run_dir, cfg, host, target, api_key)
+    summary = enrich_summary(run_dir, cfg, host, target, version)
     print("\n" + format_stages(summary, str(run_dir)), flush=True)
     if cfg["report"]["enabled"]:
         _report(run_dir, summary)
@@ -76,7 +77,7 @@ def locust_command(cfg: dict[str, Any], host: str, run_id: str, config_path: Pat
     cmd = [
         sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
         "--host", host, "--sweep-config", str(config_path), "--run-id", run_id,
-        "--results-dir", str(cfg["results_dir"]), "--only-summary",
+        "--results-dir", str(cfg["results_dir"]), "--only-summary", "--loglevel", "WARNING",
         "--stop-timeout", f"{math.ceil(load['stop_timeout'])}s",
         "--engine", target["engine"], "--dataset", target["dataset"],
         "--seed", str(load["seed"]),
@@ -97,7 +98,8 @@ def locust_command(cfg: dict[str, Any], host: str, run_id: str, config_path: Pat
 
 
 def _child_env(cfg: dict[str, Any], run_id: str, api_key: str) -> dict[str, str]:
-    env = {**os.environ, "TOKENSWARM_RUN_ID": run_id, "TOKENSWARM_PRINT_TABLE": "0"}
+    env = {**os.environ, "TOKENSWARM_RUN_ID": run_id, "TOKENSWARM_PRINT_TABLE": "0",
+               "TOKENSWARM_QUIET_LOCUST": "1"}
     if api_key:  # by environment, not argv: other users can read argv in ps
         env["TOKENSWARM_API_KEY"] = api_key
     influx = cfg["influx"]
