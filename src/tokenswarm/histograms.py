@@ -24,6 +24,7 @@ from typing import Any
 RELATIVE_ERROR = 0.005
 _GAMMA = (1 + RELATIVE_ERROR) / (1 - RELATIVE_ERROR)
 _LOG_GAMMA = math.log(_GAMMA)
+_INV_LOG_GAMMA = 1.0 / _LOG_GAMMA
 MIN_US = 1.0
 ZERO_BUCKET = -(10**6)
 PERCENTILES: tuple[float, ...] = (50.0, 90.0, 95.0, 99.0, 99.9)
@@ -32,7 +33,7 @@ PERCENTILES: tuple[float, ...] = (50.0, 90.0, 95.0, 99.0, 99.9)
 def _bucket(value_us: float) -> int:
     if value_us <= MIN_US:
         return ZERO_BUCKET
-    return math.ceil(math.log(value_us) / _LOG_GAMMA)
+    return math.ceil(math.log(value_us) * _INV_LOG_GAMMA)
 
 
 def _representative(bucket: int) -> float:
@@ -55,17 +56,33 @@ class Histogram:
 
     def record(self, value_ms: float, times: int = 1) -> None:
         """Add ``times`` samples of ``value_ms`` (negative values are clamped to 0)."""
-        value_ms = max(value_ms, 0.0)
+        if value_ms < 0.0:
+            value_ms = 0.0
         key = _bucket(value_ms * 1000.0)
-        self.counts[key] = self.counts.get(key, 0) + times
+        counts = self.counts
+        counts[key] = counts.get(key, 0) + times
         self.count += times
         self.sum_ms += value_ms * times
-        self.min_ms = min(self.min_ms, value_ms)
-        self.max_ms = max(self.max_ms, value_ms)
+        if value_ms < self.min_ms:
+            self.min_ms = value_ms
+        if value_ms > self.max_ms:
+            self.max_ms = value_ms
 
     def record_many(self, values_ms: Iterable[float]) -> None:
-        for value in values_ms:
-            self.record(value)
+        """Add one sample per value: the bulk path (one request's ITLs at its end), with the
+        bucket mapping inlined (same buckets as :meth:`record`)."""
+        values = [v if v > 0.0 else 0.0 for v in values_ms]
+        if not values:
+            return
+        counts, log, ceil = self.counts, math.log, math.ceil
+        for v in values:
+            us = v * 1000.0
+            key = ceil(log(us) * _INV_LOG_GAMMA) if us > MIN_US else ZERO_BUCKET
+            counts[key] = counts.get(key, 0) + 1
+        self.count += len(values)
+        self.sum_ms += sum(values)
+        self.min_ms = min(self.min_ms, min(values))
+        self.max_ms = max(self.max_ms, max(values))
 
     def merge(self, other: Histogram) -> None:
         """Add every sample of ``other`` (exact: bucket counts are summed)."""

@@ -12,8 +12,7 @@ it would understate TTFT.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -24,14 +23,14 @@ class MalformedEvent(ValueError):
     """An SSE event whose data is not a JSON object."""
 
 
-@dataclass(frozen=True, slots=True)
-class Chunk:
+class Chunk(NamedTuple):
     """What one decoded SSE event tells the timer.
 
     ``has_token``: it carries generated text. ``completion_tokens``: the cumulative
     ``usage.completion_tokens`` when the event carries usage (the final usage chunk, or every
     chunk with vLLM's ``continuous_usage_stats``). ``error``: an in-stream error object
     (vLLM and SGLang report mid-stream failures this way) as ``(code, message)``.
+    A NamedTuple: one is built per event, and a tuple is the cheapest immutable record.
     """
 
     has_token: bool
@@ -45,34 +44,53 @@ NOT_A_TOKEN = Chunk(has_token=False)
 
 
 class SSEDecoder:
-    """Feeds raw lines (with their ``\\n``), yields event payloads at blank lines.
+    """Feeds raw body bytes as they arrive, returns the payloads of the events they complete.
 
-    ``feed(line)`` returns the complete event's data (bytes) when ``line`` ends an event, else
-    None. A ``data:`` line directly followed by a blank line is the common case; multi-line
-    data is joined with ``\\n`` as the SSE spec says.
+    ``feed(data)`` returns the data of every event ended (by a blank line) inside the bytes fed
+    so far. Line ends may be ``\\n``, ``\\r\\n`` or ``\\r``; several ``data:`` lines of one event
+    are joined with ``\\n`` as the SSE spec says; one space after ``data:`` is dropped; events
+    without data (comments, ``event:``/``id:``-only) yield nothing. :attr:`line_pending` is True
+    while the unfinished event already holds a complete line (its data has arrived: the reader
+    stamps the event with that arrival, not with the later blank line's).
+
+    Fast path: bytes that are exactly one single-line ``data:`` event (what OpenAI-compatible
+    servers send per write) cost three scans and one slice.
     """
 
-    __slots__ = ("_data",)
+    __slots__ = ("_rest", "line_pending")
 
     def __init__(self) -> None:
-        self._data: list[bytes] = []
+        self._rest = b""
+        self.line_pending = False
 
-    def feed(self, line: bytes) -> bytes | None:
-        line = line.rstrip(b"\r\n")
-        if not line:
-            if not self._data:
-                return None
-            data = self._data[0] if len(self._data) == 1 else b"\n".join(self._data)
-            self._data = []
-            return data
-        if line.startswith(b"data:"):
-            value = line[5:]
-            self._data.append(value[1:] if value.startswith(b" ") else value)
-        return None
-
-    def has_pending(self) -> bool:
-        """True while an event's data lines have been read but not its closing blank line."""
-        return bool(self._data)
+    def feed(self, data: bytes) -> list[bytes]:
+        if (
+            not self._rest
+            and data.startswith(b"data: ")
+            and data.find(b"\n") == len(data) - 2
+            and data.endswith(b"\n\n")
+            and b"\r" not in data
+        ):
+            self.line_pending = False
+            return [data[6:-2]]  # exactly one single-line event: the common case
+        buf = self._rest + data if self._rest else data
+        if b"\r" in buf:
+            keep_cr = buf.endswith(b"\r")  # maybe the first half of a CRLF split across reads
+            buf = buf[:-1] if keep_cr else buf
+            buf = buf.replace(b"\r\n", b"\n").replace(b"\r", b"\n") + (b"\r" if keep_cr else b"")
+        events = buf.split(b"\n\n")
+        rest = self._rest = events.pop()
+        self.line_pending = b"\n" in rest.lstrip(b"\n")
+        out = []
+        for event in events:
+            if event.startswith(b"data:") and b"\n" not in event:
+                value = event[5:]
+                out.append(value[1:] if value.startswith(b" ") else value)
+                continue
+            lines = [line[5:] for line in event.split(b"\n") if line.startswith(b"data:")]
+            if lines:
+                out.append(b"\n".join(v[1:] if v.startswith(b" ") else v for v in lines))
+        return out
 
 
 def decode_event(data: bytes) -> Chunk:

@@ -217,10 +217,6 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"the run wrote no {summary_path} (Locust exited with status {code})")
     summary = json.loads(summary_path.read_text(encoding="utf-8"))
     print("\n" + format_summary(summary, str(run_dir)), flush=True)
-    if os.environ.get("TOKENSWARM_INFLUX_URL"):
-        from tokenswarm.grafana import print_run_link
-
-        print_run_link(summary)
     return code
 
 

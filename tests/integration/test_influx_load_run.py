@@ -125,6 +125,8 @@ def test_every_point_written_conforms_to_the_schema(run: Run):
 
 
 def test_summary_reports_what_reached_influxdb(run: Run):
+    # the run's Grafana link: its run id and its time range
+    assert f"/d/tokenswarm-llm-load/?var-run_id={RUN_ID}&from=" in run.output
     block = run.summary()["influx"]
     assert block["points_dropped"] == 0 and block["errors"] == 0, block
     assert block["processes"] == 3 and block["workers_unreported"] == []

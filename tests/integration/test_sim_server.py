@@ -363,7 +363,8 @@ def test_sigterm_exits_cleanly_and_bad_input_is_one_line():
     )
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [
-        "tokenswarm: error: unknown sim preset 'zzz' (choose from default, k100-ai-7b, fixed)"
+        "tokenswarm: error: unknown sim preset 'zzz' (choose from default, k100-ai-7b, fixed, "
+        "fixed-burst)"
     ]
 
 

@@ -16,13 +16,11 @@ from tokenswarm.openai_stream import (
 )
 
 
-def _feed_all(lines: list[bytes]) -> list[bytes]:
+def _feed_all(pieces: list[bytes]) -> list[bytes]:
     dec = SSEDecoder()
     out = []
-    for line in lines:
-        data = dec.feed(line)
-        if data is not None:
-            out.append(data)
+    for piece in pieces:
+        out.extend(dec.feed(piece))
     return out
 
 
@@ -63,10 +61,22 @@ def _completion(text, finish_reason=None) -> bytes:
 
 def test_decoder_data_line_then_blank_line():
     dec = SSEDecoder()
-    assert dec.feed(b'data: {"a": 1}\n') is None
-    assert dec.has_pending()
-    assert dec.feed(b"\n") == b'{"a": 1}'
-    assert not dec.has_pending()
+    assert dec.feed(b'data: {"a": 1}\n') == []
+    assert dec.line_pending  # the data has arrived: the reader stamps the event now
+    assert dec.feed(b"\n") == [b'{"a": 1}']
+    assert not dec.line_pending
+
+
+def test_decoder_several_events_in_one_read():
+    assert _feed_all([b"data: 1\n\ndata: 2\n\ndata: [DONE]\n\n"]) == [b"1", b"2", DONE]
+
+
+def test_decoder_same_events_whatever_the_read_boundaries():
+    stream = b": ping\r\n\r\ndata: a\r\ndata: b\r\n\r\nevent: x\ndata: {}\n\n\ndata: [DONE]\n\n"
+    expected = [b"a\nb", b"{}", DONE]
+    for cut in range(1, len(stream)):
+        assert _feed_all([stream[:cut], stream[cut:]]) == expected, cut
+    assert _feed_all([bytes([c]) for c in stream]) == expected
 
 
 def test_decoder_data_without_space():
@@ -97,9 +107,9 @@ def test_decoder_ignores_comments_and_other_fields():
 
 def test_decoder_blank_lines_alone_yield_nothing():
     dec = SSEDecoder()
-    assert dec.feed(b"\n") is None
-    assert dec.feed(b"\r\n") is None
-    assert not dec.has_pending()
+    assert dec.feed(b"\n") == []
+    assert dec.feed(b"\r\n") == []
+    assert not dec.line_pending
 
 
 def test_decoder_multiline_data_joined_with_newline():
@@ -117,10 +127,10 @@ def test_decoder_several_events_in_sequence_and_state_reset():
     assert _feed_all(lines) == [b"1", b"2", b"3"]
 
 
-def test_decoder_pending_at_end_of_stream_is_visible():
+def test_decoder_partial_line_is_not_pending():
     dec = SSEDecoder()
-    dec.feed(b"data: partial\n")
-    assert dec.has_pending()  # the stream reader uses this to detect a cut-off event
+    assert dec.feed(b"data: part") == []
+    assert not dec.line_pending  # its line is not complete: no arrival to keep yet
 
 
 # --- decode_event: chat -----------------------------------------------------------------------

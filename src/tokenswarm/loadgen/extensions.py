@@ -6,6 +6,7 @@ Each locustfile imports it once (``locustfiles/*.py``, ``loadgen/locustfile.py``
 """
 
 from tokenswarm.loadgen import (  # noqa: F401  (imported for their listeners)
+    health_listeners,  # loop lag and CPU of every load process -> summary "health"
     influx_sink,  # InfluxDB load points (--influx-url)
     listeners,  # options, preflight, stages, merged results
     version_check,  # workers refuse a master of another version

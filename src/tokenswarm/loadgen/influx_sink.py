@@ -36,6 +36,7 @@ from locust.runners import LocalRunner, MasterRunner, WorkerRunner
 
 from tokenswarm.collector import RequestRecord
 from tokenswarm.errors import UserError
+from tokenswarm.grafana import print_run_link
 from tokenswarm.influx.writer import InfluxWriter
 from tokenswarm.loadgen import listeners
 from tokenswarm.loadgen.context import worker_name
@@ -253,9 +254,12 @@ def summary_block() -> dict[str, Any] | None:
 
 
 def _on_summary(summary: dict[str, Any]) -> None:
+    """The influx block of summary.json, and the run's Grafana link printed (whatever started
+    the run: tokenswarm run/sweep/master, plain locust)."""
     block = summary_block()
     if block is not None:
         summary["influx"] = block
+        print_run_link(summary)
 
 
 @events.test_stop.add_listener

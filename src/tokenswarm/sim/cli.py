@@ -61,6 +61,13 @@ _FLAGS: tuple[tuple[str, type, str], ...] = (
         "fixed schedule (with --itl-ms): first token this many ms after accept, whatever the load",
     ),
     ("itl-ms", float, "fixed schedule (with --ttft-ms): ms between tokens"),
+    (
+        "burst",
+        bool,
+        "fixed schedule: every token on a global grid of --itl-ms, so all running streams get "
+        "their token at the same instant, as a batching engine's decode step delivers them "
+        "(TTFT rounds up to the next grid point)",
+    ),
     ("tokens-per-chunk", int, "tokens per SSE event after the first (default 1)"),
     ("reasoning-tokens", int, "chat: the first N tokens are sent as reasoning_content (default 0)"),
     ("fault-429", float, "rate 0..1 of requests answered 429 with Retry-After"),
@@ -104,7 +111,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--list-presets", action="store_true", help="print the presets with a description and exit"
     )
     for name, kind, text in _FLAGS:
-        parser.add_argument(f"--{name}", type=kind, default=None, help=text)
+        if kind is bool:
+            parser.add_argument(
+                f"--{name}", action=argparse.BooleanOptionalAction, default=None, help=text
+            )
+        else:
+            parser.add_argument(f"--{name}", type=kind, default=None, help=text)
     parser.set_defaults(func=run)
 
 

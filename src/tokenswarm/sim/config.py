@@ -46,6 +46,8 @@ class SimConfig:
     # Fixed schedule (both set): token i at t_accept + ttft_ms + i * itl_ms.
     ttft_ms: float | None = None
     itl_ms: float | None = None
+    # Fixed schedule, burst: every deadline rounded up to a global grid of itl_ms (batched).
+    burst: bool = False
     tokens_per_chunk: int = 1
     reasoning_tokens: int = 0
     fault_429: float = 0.0
@@ -102,6 +104,12 @@ PRESETS: dict[str, Preset] = {
             "load-independent schedule: TTFT 80 ms, ITL 20 ms (for timing-accuracy checks)",
             {"ttft_ms": 80.0, "itl_ms": 20.0},
         ),
+        Preset(
+            "fixed-burst",
+            "fixed schedule on a global 20 ms grid: every stream's token in one burst per step "
+            "(TTFT 80-100 ms, ITL 20 ms)",
+            {"ttft_ms": 80.0, "itl_ms": 20.0, "burst": True},
+        ),
     )
 }
 
@@ -116,6 +124,12 @@ def _coerce(key: str, value: Any) -> Any:
             return None
         raise UserError(f"sim config: {key} must not be empty")
     try:
+        if kind == "bool":
+            if isinstance(value, str) and value.lower() in ("true", "false", "1", "0"):
+                return value.lower() in ("true", "1")
+            if not isinstance(value, (bool, int)) or value not in (0, 1):
+                raise ValueError(value)
+            return bool(value)
         if kind.startswith("int"):
             if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
                 raise ValueError(value)
@@ -151,6 +165,7 @@ def validate(cfg: SimConfig) -> SimConfig:
     if cfg.ttft_ms is not None and cfg.itl_ms is not None:
         need(cfg.ttft_ms >= 0, "ttft_ms", "must not be negative")
         need(cfg.itl_ms >= 0, "itl_ms", "must not be negative")
+    need(not cfg.burst or bool(cfg.itl_ms), "burst", "needs a fixed schedule with itl_ms > 0")
     for key in FAULT_KEYS:
         need(0.0 <= getattr(cfg, key) <= 1.0, key, "must be a rate in 0..1")
     total = sum(getattr(cfg, key) for key in FAULT_KEYS)

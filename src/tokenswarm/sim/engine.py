@@ -10,6 +10,7 @@ asyncio's own timers fire up to a millisecond late).
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from typing import Protocol
 
@@ -202,12 +203,18 @@ class FixedEngine:
     """Load-independent schedule: token i at ``t_accept + ttft_ms + i * itl_ms`` (+ ``stall_s``
     from the stall point on), each on its own absolute-deadline timer. No queueing, no batch
     limit: for checking a client's timing accuracy against a known truth.
+
+    ``burst``: the first token is due at ``ceil((t_accept + ttft_ms) / itl_ms) * itl_ms`` on the
+    monotonic clock (a global grid), so every token of every stream falls on a grid point and all
+    running streams get theirs in one burst, as a batching engine's decode step delivers them.
+    ITL stays exactly ``itl_ms``; a token's lateness is ``(t_arrival mod itl_ms)``.
     """
 
     def __init__(self, cfg: SimConfig, timers: Timers) -> None:
         self._timers = timers
         self._ttft_s = (cfg.ttft_ms or 0.0) / 1000.0
         self._itl_s = (cfg.itl_ms or 0.0) / 1000.0
+        self._burst = cfg.burst
         self.n_running = 0
         self.n_waiting = 0
         self.prompt_tokens_total = 0
@@ -221,7 +228,10 @@ class FixedEngine:
     def deadline(self, seq: Sequence, index: int) -> float:
         """Loop time at which token ``index`` (0-based) of ``seq`` is due."""
         stall = seq.stall_s if seq.stall_at and index >= seq.stall_at else 0.0
-        return seq.accepted_at + self._ttft_s + index * self._itl_s + stall
+        first = seq.accepted_at + self._ttft_s
+        if self._burst:
+            first = math.ceil(first / self._itl_s) * self._itl_s
+        return first + index * self._itl_s + stall
 
     def submit(self, seq: Sequence) -> None:
         self.n_running += 1

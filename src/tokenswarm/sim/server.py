@@ -80,7 +80,11 @@ class SimServer:
             conn.respond(_error(404, f"Not Found: {req.path}", "NotFoundError"))
 
     def _snapshot(self) -> dict[str, Any]:
-        return self.stats.snapshot(self.engine, self.cfg.kv_cache_tokens, self.timers.time())
+        snapshot = self.stats.snapshot(self.engine, self.cfg.kv_cache_tokens, self.timers.time())
+        # every token timer's |dispatch - deadline| (ms, cumulative histogram): when the
+        # simulator itself runs late, a client's measured timing error is partly the server's
+        snapshot["timer_error"] = self.timers.error.to_wire()
+        return snapshot
 
     def _models(self, conn: http.HttpConnection, req: http.Request) -> None:
         model = {
@@ -211,7 +215,7 @@ class SimServer:
         seq = Sequence(
             prompt_tokens=job.prompt_tokens,
             output_tokens=output,
-            accepted_at=self._loop.time(),
+            accepted_at=self.timers.time(),
             sink=sink,
             stall_at=stall_at,
             stall_s=self.cfg.stall_s,

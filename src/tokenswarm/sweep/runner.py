@@ -65,10 +65,6 @@ def run_sweep(cfg: dict[str, Any], plan: SweepPlan) -> int:
     print("\n" + format_stages(summary, str(run_dir)), flush=True)
     if cfg["report"]["enabled"]:
         _report(run_dir, summary)
-    if cfg["influx"]["url"]:
-        from tokenswarm.grafana import print_run_link
-
-        print_run_link(summary, cfg["influx"]["grafana_url"])
     return code
 
 
@@ -111,6 +107,8 @@ def _child_env(cfg: dict[str, Any], run_id: str, api_key: str) -> dict[str, str]
             env["TOKENSWARM_INFLUX_TOKEN"] = os.environ.get(influx["token_env"], "")
         if influx["required"]:
             env["TOKENSWARM_INFLUX_REQUIRED"] = "true"
+        if influx["grafana_url"]:
+            env["TOKENSWARM_GRAFANA_URL"] = influx["grafana_url"]
     return env
 
 
