@@ -80,6 +80,8 @@ def format_stages(summary: dict[str, Any], run_dir: str | None = None) -> str:
         slo = "-" if verdict is None else ("pass" if verdict["pass"] else "FAIL")
         if not stage.get("complete", True):
             slo += " (incomplete)"
+        if (stage.get("health") or {}).get("saturated"):
+            slo += " (client saturated)"
         if stage.get("workers_lost"):
             slo += f" (lost {len(stage['workers_lost'])} worker(s))"
         req, thr = stage["requests"], stage["throughput"]

@@ -67,6 +67,11 @@ def test_two_scenarios_three_levels_with_workers(tmp_path):
     assert environment["engine"]["version"].startswith("tokenswarm-sim")
     assert environment["engine"]["model"] == "tokenswarm-sim"
     assert "report.html" in proc.stdout and "medium@4" in proc.stdout
+    # live progress: the stage, its latencies and the load generator's own health
+    progress = [line for line in proc.stderr.splitlines() if "progress stage" in line]
+    assert progress and all("TTFT p50/p99" in line for line in progress), proc.stderr[-2000:]
+    assert any("load generator CPU" in line for line in progress), progress
+    assert all(s["health"]["workers"] == 2 for s in stages)  # both workers' health, per stage
 
 
 def test_saturation_of_a_known_capacity_engine(tmp_path):

@@ -251,6 +251,22 @@ def build() -> dict[str, Any]:
             "none",
             "identity of every device in the run",
         ),
+        timeseries(
+            "Load generator event-loop lag p99",
+            [
+                host_query(
+                    schema.HOST.name,
+                    'max("loop_lag_p99_ms") AS "lag p99"',
+                    '"host", "worker"',
+                    "$tag_worker",
+                    extra="\"role\" = 'loadgen'",
+                )
+            ],
+            (0, 64, 24, 8),
+            "ms",
+            "how late each load process's event loop ran (p99 over the last second): a stamp "
+            "taken in user space can be this late; above ~1 ms add workers",
+        ),
     ]
     return dashboard(
         UID,

@@ -161,6 +161,7 @@ HOST = Measurement(
         _f("mem_total_bytes", "bytes", "host memory", "int"),
         _f("load1", "short", "1-minute load average"),
         _f("process_cpu_pct", "percent", "CPU of one load process (100 = one core busy)"),
+        _f("loop_lag_p99_ms", "ms", "event-loop lag p99 of one load process since its last point"),
     ),
     "telemetry agent (role gpu) and every load process, once a second (role loadgen; tag "
     "worker names the process)",

@@ -64,6 +64,9 @@ def _on_summary(summary: dict[str, Any]) -> None:
         span = (int(window["start"]), int(window["end"]))
         block["health"] = LOG.summarise(span, _itl_p50(block))
         spans.append(span)
+        if block["health"]["saturated"]:
+            log.warning("tokenswarm: stage %s: %s", block.get("name", "?"),
+                        block["health"]["advice"])
     if spans:
         whole = (min(s for s, _ in spans), max(e for _, e in spans))
         overall = LOG.summarise(whole, _itl_p50(summary))

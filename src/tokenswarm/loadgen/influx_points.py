@@ -109,6 +109,15 @@ def host_name() -> str:
     return socket.gethostname().split(".")[0]
 
 
+def _loop_lag_p99_ms() -> float | None:
+    """This process's event-loop lag p99 since its health monitor's last drain (None on a
+    master, which runs no users)."""
+    from tokenswarm.loadgen import health_listeners
+
+    monitor = health_listeners.MONITOR
+    return None if monitor is None else monitor.snapshot()["loop_lag_p99_ms"]
+
+
 class ProcessSampler:
     """``host`` points (role loadgen) for this process: process and host CPU % since the
     previous sample (process: 100 = one core busy; host: all cores), memory, load average."""
@@ -139,5 +148,6 @@ class ProcessSampler:
             "mem_used_bytes": int(mem.total - mem.available),
             "mem_total_bytes": int(mem.total),
             "load1": float(os.getloadavg()[0]),
+            "loop_lag_p99_ms": _loop_lag_p99_ms(),
         }
         return Point(schema.HOST.name, self.tags, fields, time_ns)

@@ -3,7 +3,8 @@
 Locust's periodic tables show E2E only; this line shows what an LLM benchmark watches: the
 stage (in a sweep), elapsed time and time left, users, the stage's requests ok/failed, output
 tokens/s over the last interval (from the merged token time series, so it lags worker reports
-by up to 3 s), and the stage's TTFT/ITL p50/p99 so far.
+by up to 3 s), the stage's TTFT/ITL p50/p99 so far, and the load generator's own CPU and
+event-loop lag (a saturated client makes every timing late).
 """
 
 from __future__ import annotations
@@ -40,7 +41,29 @@ def progress_line(elapsed_s: float, left_s: float | None, users: int, rate_tps: 
         f"output {rate_tps:,.0f} tok/s, "
         f"TTFT p50/p99 {_ms(ttft.percentile(50))}/{_ms(ttft.percentile(99))} ms, "
         f"ITL p50/p99 {_ms(itl.percentile(50))}/{_ms(itl.percentile(99))} ms"
+        f"{health_text()}"
     )
+
+
+def health_text() -> str:
+    """``, load generator CPU max N %, loop lag p99 M ms`` over the last interval (from this
+    process's monitor in a local run, from the workers' reports on a master)."""
+    from tokenswarm.loadgen import health_listeners
+
+    monitor = health_listeners.MONITOR
+    if monitor is not None:
+        snapshot = monitor.snapshot()
+        cpu, lag, saturated = snapshot["cpu_pct"], snapshot["loop_lag_p99_ms"], False
+    else:
+        now = time.time_ns()
+        health = health_listeners.LOG.summarise((now - int(2 * INTERVAL_S * 1e9), now))
+        cpu, lag = health["cpu_pct_max"], health["loop_lag_p99_ms"]
+        saturated = bool(health["saturated"])
+    if cpu is None and lag is None:
+        return ""
+    cpu_text = "-" if cpu is None else f"{cpu:.0f}"
+    warning = " (SATURATED: add --workers)" if saturated else ""
+    return f", load generator CPU {cpu_text} %, loop lag p99 {_ms(lag)} ms{warning}"
 
 
 def progress_loop(environment: Any, left_s: Callable[[float], float | None]) -> None:
