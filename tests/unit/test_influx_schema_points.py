@@ -151,9 +151,10 @@ def test_stage_events_and_process_sampler_conform():
     s = stage(BASE + ns(2000), BASE)
     events = stage_events("run", s)
     assert [p.tags["kind"] for p in events] == ["stage_start", "stage_measure"]
-    sampler = ProcessSampler("run", "host:1")
+    sampler = ProcessSampler("run", "host:1", lambda: 1.25)
     end = sum(i * i for i in range(300_000))  # some CPU for this process
     point = sampler.sample(BASE)
     assert end > 0 and point.fields["process_cpu_pct"] > 0
+    assert point.fields["loop_lag_p99_ms"] == 1.25  # from the process's health monitor
     for p in [*events, point]:
         conforms(p)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import socket
 import time
+from collections.abc import Callable
 
 import psutil
 
@@ -109,21 +110,16 @@ def host_name() -> str:
     return socket.gethostname().split(".")[0]
 
 
-def _loop_lag_p99_ms() -> float | None:
-    """This process's event-loop lag p99 since its health monitor's last drain (None on a
-    master, which runs no users)."""
-    from tokenswarm.loadgen import health_listeners
-
-    monitor = health_listeners.MONITOR
-    return None if monitor is None else monitor.snapshot()["loop_lag_p99_ms"]
-
-
 class ProcessSampler:
     """``host`` points (role loadgen) for this process: process and host CPU % since the
     previous sample (process: 100 = one core busy; host: all cores), memory, load average."""
 
-    def __init__(self, run_id: str, worker: str) -> None:
+    def __init__(self, run_id: str, worker: str,
+                 loop_lag_p99_ms: Callable[[], float | None] = lambda: None) -> None:
+        """``loop_lag_p99_ms``: this process's event-loop lag p99 since the last sample (the
+        health monitor's; None on a master, which runs no users)."""
         self.tags = {"run_id": run_id, "host": host_name(), "role": "loadgen", "worker": worker}
+        self._loop_lag_p99_ms = loop_lag_p99_ms
         self._process = psutil.Process()
         self._last = self._read()
 
@@ -148,6 +144,6 @@ class ProcessSampler:
             "mem_used_bytes": int(mem.total - mem.available),
             "mem_total_bytes": int(mem.total),
             "load1": float(os.getloadavg()[0]),
-            "loop_lag_p99_ms": _loop_lag_p99_ms(),
+            "loop_lag_p99_ms": self._loop_lag_p99_ms(),
         }
         return Point(schema.HOST.name, self.tags, fields, time_ns)

@@ -38,7 +38,7 @@ from tokenswarm.collector import RequestRecord
 from tokenswarm.errors import UserError
 from tokenswarm.grafana import print_run_link
 from tokenswarm.influx.writer import InfluxWriter
-from tokenswarm.loadgen import listeners
+from tokenswarm.loadgen import health_listeners, listeners
 from tokenswarm.loadgen.context import worker_name
 from tokenswarm.loadgen.influx_load import LoadSeries
 from tokenswarm.loadgen.influx_options import check_server, fatal, influx_config
@@ -110,7 +110,7 @@ def _on_test_start(environment: Any, **_: Any) -> None:
         locust.runners.WORKER_REPORT_INTERVAL = REPORT_INTERVAL_S
     writer = InfluxWriter(config)
     writer.start()
-    sink = Sink(writer, run_id, runner, ProcessSampler(run_id, worker_name()))
+    sink = Sink(writer, run_id, runner, ProcessSampler(run_id, worker_name(), _loop_lag_p99_ms))
     if isinstance(runner, (WorkerRunner, LocalRunner)) and RUNTIME.context is not None:
         ctx = RUNTIME.context
         sink.requests = RequestPoints(
@@ -251,6 +251,11 @@ def summary_block() -> dict[str, Any] | None:
     )
     sink.block = block
     return block
+
+
+def _loop_lag_p99_ms() -> float | None:
+    monitor = health_listeners.MONITOR
+    return None if monitor is None else monitor.snapshot()["loop_lag_p99_ms"]
 
 
 def _on_summary(summary: dict[str, Any]) -> None:
