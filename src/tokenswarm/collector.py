@@ -154,8 +154,10 @@ class Collector:
         stats.counts["sent" if measured else "warmup_sent"] += 1
 
     def on_interrupted(self, record: RequestRecord) -> None:
-        """A stream killed by the test stopping: its tokens count, the request does not."""
+        """A stream killed by the test stopping (or a ramp-down): its tokens count, and its
+        prompt if prefill happened; the request does not."""
         self._add_token_times(record)
+        self._add_input_tokens(record)
         stage, measured = self.timeline.locate(record.start_wall_ns)
         if measured and stage is not None:
             self.stage_stats(stage.index).counts["interrupted"] += 1
@@ -179,17 +181,23 @@ class Collector:
             if following is not None and record.end_wall_ns > following:
                 record.phase = "transition"
         self.rows.append(_row(record, stage.index if stage is not None else None))
-        if not measured or stage is None:
-            return
-        if record.ok or record.chunk_wall_ns:
-            # the prompt was processed (prefill happened): rejected requests add no input work
-            self.input_token_buckets[record.start_wall_ns // BUCKET_NS] += record.input_tokens or 0
+        # time series (whatever the request's stage: each window reads its own buckets, so a
+        # request started in warm-up that completes inside a window is one of its completions)
+        self._add_input_tokens(record)
         if record.ok:
             self.completion_buckets[record.end_wall_ns // BUCKET_NS] += 1
+        if not measured or stage is None:
+            return
         if record.phase == "transition":
             self.stage_stats(stage.index).counts["transition"] += 1
         else:
             self.stage_stats(stage.index).record(record)
+
+    def _add_input_tokens(self, record: RequestRecord) -> None:
+        """Input tokens by start time, once the prompt was processed (a token arrived, or the
+        request succeeded): rejected requests add no input work."""
+        if record.ok or record.chunk_wall_ns:
+            self.input_token_buckets[record.start_wall_ns // BUCKET_NS] += record.input_tokens or 0
 
     def _add_token_times(self, record: RequestRecord) -> None:
         buckets = self.output_token_buckets

@@ -103,7 +103,7 @@ def decode_event(data: bytes) -> Chunk:
         raise MalformedEvent("an SSE event is not a JSON object")
     try:
         return _chunk_of(obj)
-    except (AttributeError, TypeError, IndexError) as exc:
+    except (AttributeError, TypeError, IndexError, KeyError) as exc:
         raise MalformedEvent("an SSE event has an unexpected shape") from exc
 
 
@@ -114,8 +114,8 @@ def _chunk_of(obj: dict[str, Any]) -> Chunk:
     usage = obj.get("usage")
     completion_tokens = prompt_tokens = None
     if isinstance(usage, dict):
-        completion_tokens = usage.get("completion_tokens")
-        prompt_tokens = usage.get("prompt_tokens")
+        completion_tokens = _count(usage.get("completion_tokens"))
+        prompt_tokens = _count(usage.get("prompt_tokens"))
     choices = obj.get("choices")
     has_token = False
     finish_reason = None
@@ -133,6 +133,16 @@ def _chunk_of(obj: dict[str, Any]) -> Chunk:
     if not has_token and finish_reason is None and completion_tokens is None and not prompt_tokens:
         return NOT_A_TOKEN
     return Chunk(has_token, finish_reason, completion_tokens, prompt_tokens)
+
+
+def _count(value: Any) -> int | None:
+    """A usage token count: a whole number >= 0, else MalformedEvent (a string or a float
+    would corrupt every per-token figure computed from it)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise MalformedEvent(f"usage token count {value!r} is not a whole number")
+    return value
 
 
 def _error_of(error: Any) -> tuple[int, str]:

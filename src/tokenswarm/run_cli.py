@@ -226,7 +226,14 @@ def run_child(cmd: list[str], env: dict[str, str]) -> int:
     in-flight requests finish within --stop-timeout and the results are written."""
     child = subprocess.Popen(cmd, env=env, start_new_session=True)
 
+    forwarded: set[int] = set()
+
     def forward(signum: int, _frame: Any) -> None:
+        # once per signal: a terminal's Ctrl-C or `kill -TERM -PGID` can deliver it to us and
+        # to Locust both, and a second one makes Locust shut down twice, losing the summary
+        if signum in forwarded:
+            return
+        forwarded.add(signum)
         print("tokenswarm: interrupted, stopping the run and writing results", flush=True)
         child.send_signal(signum)
 

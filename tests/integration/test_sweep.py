@@ -142,6 +142,13 @@ def test_ctrl_c_keeps_what_was_measured(tmp_path):
     ((), {"slo": {"ttft_p99": 5}}, "unknown key 'ttft_p99' (did you mean 'ttft_p99_ms'?)"),
     ((), {"scenarios": [{"name": "x", "input_tokens": 5}]}, "unknown scenario 'x'"),
     (("--duration", "soon"), None, "load.duration: invalid duration 'soon'"),
+    ((), {"slo": 5}, "slo must map targets to limits"),
+    ((), {"run_id": 5}, "run_id must be text, got 5"),
+    ((), {"telemetry": {"interval": 0}}, "telemetry.interval must be > 0 seconds"),
+    ((), {"launch": {"engine": "vllm", "model": "/m", "foo": 1}}, "unknown launch key(s) foo"),
+    (("--host", "http://127.0.0.1:9"), None, "cannot reach http://127.0.0.1:9"),
+    (("--sim-preset", "nope"), None, "unknown sim preset 'nope'"),
+    ((), {"sim": {"settings": {"max_num_seq": 4}}}, "unknown sim config key 'max_num_seq'"),
 ])
 def test_bad_input_is_one_line_before_any_load(tmp_path, args, config, message):
     extra: tuple[str, ...] = ()
@@ -154,6 +161,7 @@ def test_bad_input_is_one_line_before_any_load(tmp_path, args, config, message):
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr, proc.stderr
     assert message in proc.stderr
     assert "simulated engine" not in proc.stdout  # nothing started
+    assert not [p for p in tmp_path.iterdir() if p.is_dir()]  # no results folder left behind
 
 
 def test_master_with_an_externally_started_worker(tmp_path):

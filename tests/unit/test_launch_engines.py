@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from tokenswarm.errors import UserError
+from tokenswarm.launch.engine_flow import scaling_runs, serve_and_run
 from tokenswarm.launch.engines import EngineLaunch
 
 BASE = {
@@ -151,3 +152,20 @@ def test_more_accelerators_than_devices():
     launch = EngineLaunch.from_mapping({"engine": "vllm", **BASE, "devices": [0, 1]})
     with pytest.raises(UserError, match="devices lists only 2"):
         launch.with_accelerators(8)
+
+
+def test_missing_engine_binary_is_one_line_error(tmp_path):
+    launch = EngineLaunch.from_mapping(
+        {"engine": "vllm", **BASE, "command": ["/nonexistent/vllm-serve", "--port", "{port}"]})
+    with pytest.raises(UserError, match="cannot start '/nonexistent/vllm-serve'"):
+        serve_and_run(launch, ["true"], "r", tmp_path / "engine.log")
+
+
+def test_scaling_counts_are_checked_before_the_first_server_starts(tmp_path):
+    launch = EngineLaunch.from_mapping(
+        {"engine": "vllm", **BASE, "devices": [0, 1], "command": ["/nonexistent/x"]})
+    # 8 > 2 devices: refused before the 1-accelerator flow starts (which would fail otherwise)
+    with pytest.raises(UserError, match="8 accelerators asked"):
+        scaling_runs(launch, [1, 8], ["true"], "s", tmp_path)
+    assert not list(tmp_path.iterdir())  # no server was started, no log written
+

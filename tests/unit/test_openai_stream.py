@@ -313,6 +313,9 @@ def test_malformed_event_is_a_value_error():
         b'{"choices": [{"delta": "x"}]}',
         b'{"choices": [{"delta": ["x"]}]}',
         b'{"choices": 5}',
+        b'{"choices": {"a": 1}}',
+        b'{"choices": [], "usage": {"completion_tokens": "5"}}',
+        b'{"choices": [], "usage": {"prompt_tokens": 2.5}}',
     ],
 )
 def test_wrongly_shaped_object_is_malformed(data):

@@ -107,12 +107,14 @@ def test_summary_throughput_formulas():
     c, window = _populated()
     s = _summary(c, window)
     out_in_window = 4 + 10 + 5 + 3 + 2
-    in_in_window = 200 + 310 + 50
+    # the interrupted stream's 100 prompt tokens count: a token arrived, so prefill happened
+    in_in_window = 200 + 310 + 50 + 100
     assert window.seconds == 10.0
     assert s["throughput"]["output_tps"] == pytest.approx(out_in_window / 10.0)
     assert s["throughput"]["total_tps"] == pytest.approx((out_in_window + in_in_window) / 10.0)
-    # completed OK inside the window: 2 (the one ending at 11.2 s is outside)
-    assert s["throughput"]["rps"] == pytest.approx(2 / 10.0)
+    # completed OK inside the window: 3, the warm-up request ending at 1.4 s included (the
+    # one ending at 11.2 s is outside)
+    assert s["throughput"]["rps"] == pytest.approx(3 / 10.0)
 
 
 def test_summary_requests_and_tokens():

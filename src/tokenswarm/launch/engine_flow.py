@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import time
 import urllib.error
@@ -56,11 +57,20 @@ def serve_and_run(
             "(the flow would measure that server, not the one it starts)"
         )
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    accelerators = len(launch.devices)
+    accelerators = launch.tensor_parallel_size  # the parallel degree: devices may list spares
+    command_line = launch.server_command()
+    # SIGTERM (timeout, CI, Kubernetes) while the server loads must still stop it: it runs in
+    # a session of its own and would keep the accelerators
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     with log_path.open("ab") as log:
-        server = start_group(
-            launch.server_command(), env=launch.server_env(), stdout=log, stderr=subprocess.STDOUT
-        )
+        try:
+            server = start_group(command_line, env=launch.server_env(), stdout=log,
+                                 stderr=subprocess.STDOUT)
+        except OSError as exc:
+            signal.signal(signal.SIGTERM, previous)
+            raise UserError(f"cannot start {command_line[0]!r}: {exc.strerror} (is "
+                            f"{launch.engine} installed here? launch: command overrides it)"
+                            ) from None
         try:
             _wait_ready(launch, server, log_path, setup=launch.setup_commands())
             values = {
@@ -78,7 +88,12 @@ def serve_and_run(
             code = _run_command(argv, run_id)
         finally:
             stop_group(server, launch.stop_timeout_s)
+            signal.signal(signal.SIGTERM, previous)
     return FlowResult(run_id, accelerators, code, log_path)
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def scaling_runs(
@@ -88,7 +103,10 @@ def scaling_runs(
     base_run_id: str,
     log_dir: Path,
 ) -> list[FlowResult]:
-    """One flow per accelerator count; stops at the first failing one."""
+    """One flow per accelerator count; stops at the first failing one. Every count is checked
+    against the devices first: a bad one must not surface after hours of the first flow."""
+    for n in counts:
+        launch.with_accelerators(n)
     results = []
     for n in counts:
         run_id = f"{base_run_id}-{n}x"

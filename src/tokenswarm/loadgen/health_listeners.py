@@ -53,6 +53,14 @@ def _collect(client_id: str, data: dict[str, Any], **_: Any) -> None:
     LOG.samples.extend(data.get(MESSAGE_KEY) or ())
 
 
+def _local_drain(_delta: dict[str, Any]) -> None:
+    """A local run (this process is also the load process): its samples reach LOG every
+    flush (1 s), as a worker's reach the master with each report, so stages and the progress
+    line see per-interval lag and CPU rather than one sample of the whole run."""
+    if MONITOR is not None:
+        LOG.samples.append(MONITOR.drain())
+
+
 def _on_summary(summary: dict[str, Any]) -> None:
     if MONITOR is not None:  # a local run: this process is also the load process
         LOG.samples.append(MONITOR.drain())
@@ -82,3 +90,4 @@ def _itl_p50(block: dict[str, Any]) -> float | None:
 
 
 RUNTIME.summary_hooks.append(_on_summary)
+RUNTIME.delta_listeners.append(_local_drain)

@@ -46,23 +46,17 @@ def progress_line(elapsed_s: float, left_s: float | None, users: int, rate_tps: 
 
 
 def health_text() -> str:
-    """``, load generator CPU max N %, loop lag p99 M ms`` over the last interval (from this
-    process's monitor in a local run, from the workers' reports on a master)."""
+    """``, load generator CPU max N %, loop lag p99 M ms`` over the last two intervals, from
+    every load process's health samples (see tokenswarm.loadgen.health_listeners)."""
     from tokenswarm.loadgen import health_listeners
 
-    monitor = health_listeners.MONITOR
-    if monitor is not None:
-        snapshot = monitor.snapshot()
-        cpu, lag, saturated = snapshot["cpu_pct"], snapshot["loop_lag_p99_ms"], False
-    else:
-        now = time.time_ns()
-        health = health_listeners.LOG.summarise((now - int(2 * INTERVAL_S * 1e9), now))
-        cpu, lag = health["cpu_pct_max"], health["loop_lag_p99_ms"]
-        saturated = bool(health["saturated"])
+    now = time.time_ns()
+    health = health_listeners.LOG.summarise((now - int(2 * INTERVAL_S * 1e9), now))
+    cpu, lag = health["cpu_pct_max"], health["loop_lag_p99_ms"]
     if cpu is None and lag is None:
         return ""
     cpu_text = "-" if cpu is None else f"{cpu:.0f}"
-    warning = " (SATURATED: add --workers)" if saturated else ""
+    warning = " (SATURATED: add --workers)" if health["saturated"] else ""
     return f", load generator CPU {cpu_text} %, loop lag p99 {_ms(lag)} ms{warning}"
 
 

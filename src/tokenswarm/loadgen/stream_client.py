@@ -168,6 +168,9 @@ class StreamClient:
                 result.fail("connection_error", f"{type(exc).__name__}: {exc}")
                 return False
             try:
+                # t_send: just before the request is written (DESIGN.md section 3): connecting
+                # (TCP, TLS) and a resend over a fresh connection are not the server's TTFT
+                result.t_send_ns = time.perf_counter_ns()
                 conn.send(request)
                 status, headers = conn.read_head()
                 break

@@ -7,7 +7,8 @@ local process), from ``RUNTIME.aggregate`` and ``RUNTIME.delta_listeners``:
   with the window ending at ``data_until = now - REPORT_LAG_S``: workers ship their samples every
   3 s (Locust's report interval; 2 s locally), so token buckets newer than that are incomplete
   and would under-state tokens/s;
-- in flight, per stage: ``sent + warmup_sent - ok - failed - interrupted - warm-up finished``
+- in flight, per stage: ``sent + warmup_sent - ok - failed - interrupted - transition -
+  warm-up finished``
   (requests this stage started that have not been reported finished; 0 once the test stopped:
   streams cut during warm-up are never reported);
 - history for the charts: output tokens/s in ``INTERVAL_S`` bins from the exact 100 ms token time
@@ -113,7 +114,7 @@ class LiveView:
         for index, stats in RUNTIME.aggregate.stages.items():
             c = stats.counts
             started = c.get("sent", 0) + c.get("warmup_sent", 0)
-            ended = c.get("ok", 0) + c.get("failed", 0) + c.get("interrupted", 0)
+            ended = sum(c.get(k, 0) for k in ("ok", "failed", "interrupted", "transition"))
             out[index] = max(started - ended - self._warmup_done[index], 0)
         return out
 

@@ -70,13 +70,13 @@ def run(args: argparse.Namespace) -> int:
     from tokenswarm.report.slo import targets as parse_targets
 
     targets = parse_targets(args.slo)
-    html_path, md_path = output_paths(args)
     source = (
         InfluxSource(args.influx_url, args.influx_database, args.influx_token)
         if args.influx_url
         else None
     )
-    runs = [load_run(path, source) for path in args.results]
+    runs = [load_run(path, source) for path in args.results]  # bad folders are named first
+    html_path, md_path = output_paths(args)
     seen: dict[str, Path] = {}
     for run in runs:
         if run.run_id in seen:

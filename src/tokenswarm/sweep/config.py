@@ -36,6 +36,12 @@ SCHEMA: dict[str, dict[str, Any]] = {
                "required": False, "grafana_url": ""},
     "report": {"enabled": True},
 }
+_STRINGS = {
+    "target": ("host", "engine", "model", "endpoint", "api_key_env", "tokenizer", "dataset"),
+    "sim": ("preset",),
+    "hardware": ("name",),
+    "influx": ("url", "database", "org", "bucket", "token_env", "grafana_url"),
+}
 TOP_LEVEL = {*SCHEMA, "scenarios", "slo", "early_stop", "results_dir", "run_id", "launch"}
 # ``launch`` (the engine launchers' section) is validated by tokenswarm.launch.engines
 # without a config: a quick look (3 levels of the short scenario, ~1.5 min)
@@ -104,6 +110,34 @@ def _check(cfg: dict[str, Any], source: str) -> None:
                                         f"{source}: hardware.price_per_hour")
     if cfg["telemetry"]["agent"] not in ("auto", True, False):
         raise UserError(f"{source}: telemetry.agent must be auto, true or false")
+    for section, keys in _STRINGS.items():
+        for key in keys:
+            if not isinstance(cfg[section][key], str):
+                raise UserError(f"{source}: {section}.{key} must be text, got "
+                                f"{cfg[section][key]!r}")
+    for key in ("run_id", "results_dir"):
+        if not isinstance(cfg[key], str):
+            raise UserError(f"{source}: {key} must be text, got {cfg[key]!r}")
+    if cfg["slo"] is not None and not isinstance(cfg["slo"], Mapping):
+        raise UserError(f"{source}: slo must map targets to limits, e.g. {{ttft_p99_ms: 100}}")
+    interval = _float(cfg["telemetry"]["interval"], f"{source}: telemetry.interval")
+    if interval <= 0:
+        raise UserError(f"{source}: telemetry.interval must be > 0 seconds")
+    cfg["telemetry"]["interval"] = interval
+    if not cfg["target"]["host"]:  # the simulator will run: its preset and settings first
+        from tokenswarm.sim.config import build_config
+
+        settings = cfg["sim"]["settings"]
+        if not isinstance(settings, Mapping):
+            raise UserError(f"{source}: sim.settings must be a mapping of simulator settings")
+        try:
+            build_config(cfg["sim"]["preset"], dict(settings))
+        except UserError as exc:
+            raise UserError(f"{source}: sim: {exc}") from None
+    if cfg["launch"] is not None:
+        from tokenswarm.launch.engines import EngineLaunch
+
+        EngineLaunch.from_mapping(cfg["launch"], f"{source}: launch")
     if not isinstance(cfg["early_stop"], bool):
         raise UserError(f"{source}: early_stop must be true or false")
     if isinstance(cfg["scenarios"], (str, Mapping)) or not cfg["scenarios"]:
