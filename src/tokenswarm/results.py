@@ -156,11 +156,7 @@ def _stage_metrics(stats: StageStats, windows: list[Window], collector: Collecto
 def stage_block_so_far(collector: Collector, index: int) -> dict[str, Any]:
     """A stage's latency percentiles and request counts from what was merged so far (what a
     live SLO check needs; the final summary adds windows and throughput)."""
-    stats = collector.stages.get(index, StageStats())
-    return {
-        "metrics": {m: stats.hists[m].summary() for m in METRICS},
-        "requests": {"ok": stats.counts.get("ok", 0), "failed": stats.counts.get("failed", 0)},
-    }
+    return _stage_metrics(collector.stages.get(index, StageStats()), [], collector)
 
 
 def _window_block(window: Window, warmup_s: float) -> dict[str, Any]:

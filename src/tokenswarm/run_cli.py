@@ -187,19 +187,13 @@ def _validate(args: argparse.Namespace) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from tokenswarm.preflight import check_target
-    from tokenswarm.sim.process import SimProcess, SimProcessError
 
     _validate(args)
     run_id = args.run_id or default_run_id()
     with ExitStack() as stack:
         host = args.host
         if not host:
-            try:
-                sim = stack.enter_context(SimProcess("--preset", args.sim_preset))
-            except SimProcessError as exc:
-                raise UserError(str(exc).splitlines()[0]) from None
-            host = sim.url
-            print(f"tokenswarm: simulated engine (preset {args.sim_preset}) at {host}", flush=True)
+            host = start_simulator(stack, args.sim_preset)
         check_target(host, args.model, args.api_key)
         cmd = locust_command(args, host, run_id)
         print(f"tokenswarm: run {run_id}: {args.users} users for {args.duration} "
@@ -218,6 +212,20 @@ def run(args: argparse.Namespace) -> int:
     summary = json.loads(summary_path.read_text(encoding="utf-8"))
     print("\n" + format_summary(summary, str(run_dir)), flush=True)
     return code
+
+
+def start_simulator(stack: ExitStack, preset: str, config: Path | None = None) -> str:
+    """Start the built-in simulated engine for the duration of ``stack`` (``config``: a
+    ``tokenswarm sim --config`` file over the preset); its URL. Start failures are one line."""
+    from tokenswarm.sim.process import SimProcess, SimProcessError
+
+    args = ["--preset", preset, *(["--config", str(config)] if config else [])]
+    try:
+        sim = stack.enter_context(SimProcess(*args))
+    except SimProcessError as exc:
+        raise UserError(str(exc).splitlines()[0]) from None
+    print(f"tokenswarm: simulated engine (preset {preset}) at {sim.url}", flush=True)
+    return sim.url
 
 
 def run_child(cmd: list[str], env: dict[str, str]) -> int:

@@ -21,14 +21,13 @@ vLLM's ``--goodput``; ITL is per token, so it is not a per-request criterion).
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from tokenswarm.errors import UserError
+from tokenswarm.errors import UserError, unknown_key
 
 LATENCY_KEY = re.compile(r"^(ttft|itl|tpot|e2e)_(p50|p90|p95|p99|p99\.9|mean|max)_ms$")
 RUN_KEYS = ("output_tps_per_accelerator", "scaling_efficiency_pct", "gpu_util_pct")
@@ -65,9 +64,7 @@ class SloConfig:
         for key, raw in (mapping or {}).items():
             key = str(key).strip()
             if not (latency_target(key) or key in DEFAULT_SLO):
-                close = difflib.get_close_matches(key, list(DEFAULT_SLO), n=1)
-                hint = f"did you mean {close[0]!r}?" if close else f"known: {KNOWN_KEYS}"
-                raise UserError(f"{where}: unknown key {key!r} ({hint})")
+                raise unknown_key(where, key, DEFAULT_SLO, KNOWN_KEYS)
             if raw is False or str(raw).strip().lower() == "off":
                 values.pop(key, None)
                 continue

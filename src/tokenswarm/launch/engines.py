@@ -208,46 +208,29 @@ def _parallel(launch: EngineLaunch, tensor_flag: str, data_flag: str) -> list[st
     return [data_flag if launch.scale_by == "data" else tensor_flag, str(n)]
 
 
-def _vllm(launch: EngineLaunch) -> list[str]:
-    cmd = [
-        "vllm",
-        "serve",
-        launch.model,
-        "--host",
-        launch.host,
-        "--port",
-        str(launch.port),
-        *_parallel(launch, "--tensor-parallel-size", "--data-parallel-size"),
-    ]
+def _server(launch: EngineLaunch, start: list[str], parallel: tuple[str, str], memory: str,
+            max_len: str) -> list[str]:
+    """The OpenAI server command of vLLM or SGLang: ``start`` (the program and the model),
+    then the flags each names its own way (parallelism, memory fraction, context length)."""
+    cmd = [*start, "--host", launch.host, "--port", str(launch.port), *_parallel(launch, *parallel)]
     if launch.memory_fraction is not None:
-        cmd += ["--gpu-memory-utilization", f"{launch.memory_fraction:g}"]
+        cmd += [memory, f"{launch.memory_fraction:g}"]
     if launch.max_model_len is not None:
-        cmd += ["--max-model-len", str(launch.max_model_len)]
+        cmd += [max_len, str(launch.max_model_len)]
     return cmd + (
         ["--served-model-name", launch.served_model_name] if launch.served_model_name else []
     )
+
+
+def _vllm(launch: EngineLaunch) -> list[str]:
+    return _server(launch, ["vllm", "serve", launch.model],
+                   ("--tensor-parallel-size", "--data-parallel-size"),
+                   "--gpu-memory-utilization", "--max-model-len")
 
 
 def _sglang(launch: EngineLaunch) -> list[str]:
-    cmd = [
-        "python3",
-        "-m",
-        "sglang.launch_server",
-        "--model-path",
-        launch.model,
-        "--host",
-        launch.host,
-        "--port",
-        str(launch.port),
-        *_parallel(launch, "--tp-size", "--dp-size"),
-    ]
-    if launch.memory_fraction is not None:
-        cmd += ["--mem-fraction-static", f"{launch.memory_fraction:g}"]
-    if launch.max_model_len is not None:
-        cmd += ["--context-length", str(launch.max_model_len)]
-    return cmd + (
-        ["--served-model-name", launch.served_model_name] if launch.served_model_name else []
-    )
+    return _server(launch, ["python3", "-m", "sglang.launch_server", "--model-path", launch.model],
+                   ("--tp-size", "--dp-size"), "--mem-fraction-static", "--context-length")
 
 
 def _xinference(launch: EngineLaunch) -> list[str]:

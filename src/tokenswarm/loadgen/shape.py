@@ -47,6 +47,7 @@ class SweepShape(LoadTestShape):
         self._skipped: list[str] = []
         self._stop_timeout = 0.0
         self._rate = 1.0
+        self._lead_in_s = 0.0
 
     def load(self, path: str, stop_timeout: float) -> None:
         self._stop_timeout = stop_timeout
@@ -79,13 +80,14 @@ class SweepShape(LoadTestShape):
         assert self.plan is not None
         spec = self.plan.stages[index]
         previous = self.plan.stages[self._index].users if self._index is not None else 0
-        ramp_s = self.plan.ramp_s(previous, spec.users)
+        # from the users actually running (early stop may have skipped stages in between)
+        self._lead_in_s = self.plan.lead_in_s(previous, spec.users)
         now = time.time_ns()
         self._index, self._stage_started = index, time.monotonic()
         info = StageInfo(
             index=index, name=spec.name, scenario=spec.scenario, users=spec.users,
             input_tokens=spec.input_tokens, output_tokens=spec.output_tokens,
-            started_ns=now, measure_from_ns=now + int((ramp_s + self.plan.warmup_s) * 1e9),
+            started_ns=now, measure_from_ns=now + int(self._lead_in_s * 1e9),
             duration_s=self.plan.duration_s, requests=self.plan.requests or None,
         )
         environment = self.runner.environment
@@ -108,8 +110,7 @@ class SweepShape(LoadTestShape):
 
     def _stage_over(self, plan: SweepPlan, index: int) -> bool:
         elapsed = time.monotonic() - self._stage_started
-        previous = plan.stages[index - 1].users if index else 0
-        lead_in = plan.ramp_s(previous, plan.stages[index].users) + plan.warmup_s
+        lead_in = self._lead_in_s
         if not plan.requests:
             return elapsed >= lead_in + plan.duration_s
         counts = RUNTIME.aggregate.stage_stats(index).counts

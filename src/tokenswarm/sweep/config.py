@@ -7,7 +7,6 @@ the default duration and nobody would notice. The full reference is ``configs/si
 
 from __future__ import annotations
 
-import difflib
 import math
 from collections.abc import Mapping
 from pathlib import Path
@@ -15,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from tokenswarm.errors import UserError
+from tokenswarm.errors import UserError, unknown_key
 from tokenswarm.profiles import PROFILE_CHOICES
 from tokenswarm.run_cli import default_workers
 from tokenswarm.run_cli import parse_duration as parse_duration_text
@@ -73,7 +72,7 @@ def resolve(data: Mapping[str, Any], source: str = "config") -> dict[str, Any]:
     """Check keys and fill defaults: a complete config mapping (every section, every key)."""
     for key in data:
         if key not in TOP_LEVEL:
-            raise UserError(_unknown(source, str(key), sorted(TOP_LEVEL)))
+            raise unknown_key(source, str(key), sorted(TOP_LEVEL))
     out: dict[str, Any] = {**TOP_DEFAULTS, **{k: data[k] for k in TOP_DEFAULTS if k in data}}
     for section, defaults in SCHEMA.items():
         given = data.get(section) or {}
@@ -81,7 +80,7 @@ def resolve(data: Mapping[str, Any], source: str = "config") -> dict[str, Any]:
             raise UserError(f"{source}: section {section!r} must be a mapping")
         for key in given:
             if key not in defaults:
-                raise UserError(_unknown(f"{source}: {section}", str(key), sorted(defaults)))
+                raise unknown_key(f"{source}: {section}", str(key), sorted(defaults))
         out[section] = {**defaults, **given}
     _check(out, source)
     return out
@@ -173,8 +172,3 @@ def _float(value: Any, where: str) -> float:
         raise UserError(f"{where}: expected a number >= 0, got {value!r}")
     return number
 
-
-def _unknown(where: str, key: str, known: list[str]) -> str:
-    close = difflib.get_close_matches(key, known, n=1)
-    hint = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(known)}"
-    return f"{where}: unknown key {key!r} ({hint})"

@@ -74,11 +74,16 @@ class SweepPlan:
         added = max(users - previous_users, 0)
         return added / self.spawn_rate if self.spawn_rate else 0.0
 
+    def lead_in_s(self, previous_users: int, users: int) -> float:
+        """Ramp from ``previous_users`` plus warm-up: when a stage starts measuring, counted
+        from its start."""
+        return self.ramp_s(previous_users, users) + self.warmup_s
+
     def stage_s(self, index: int) -> float:
         """Planned length of stage ``index`` (request-count stages: their cap)."""
         previous = self.stages[index - 1].users if index else 0
         steady = self.max_stage_s if self.requests else self.duration_s
-        return self.ramp_s(previous, self.stages[index].users) + self.warmup_s + steady
+        return self.lead_in_s(previous, self.stages[index].users) + steady
 
     def total_s(self) -> float:
         return sum(self.stage_s(i) for i in range(len(self.stages)))

@@ -23,7 +23,7 @@ import yaml
 
 from tokenswarm.errors import UserError
 from tokenswarm.loadgen.options import default_run_id
-from tokenswarm.run_cli import local_workers_args, run_child
+from tokenswarm.run_cli import local_workers_args, run_child, start_simulator
 from tokenswarm.sweep.enrich import engine_version, enrich_summary
 from tokenswarm.sweep.plan import SweepPlan
 from tokenswarm.table import format_stages
@@ -149,20 +149,12 @@ def _api_key(env_name: str) -> str:
 def _start_simulator(stack: ExitStack, cfg: dict[str, Any], run_dir: Path) -> str:
     """The simulated engine: ``sim.preset`` overlaid by ``sim.settings`` (any key of
     ``tokenswarm sim --config``, e.g. max_num_seqs, base_ms), saved as run_dir/sim.yaml."""
-    from tokenswarm.sim.process import SimProcess, SimProcessError
-
-    preset, settings = cfg["sim"]["preset"], cfg["sim"]["settings"]
-    args = ["--preset", preset]
+    settings = cfg["sim"]["settings"]
+    sim_config = None
     if settings:  # validated with the config (tokenswarm.sweep.config)
         sim_config = run_dir / "sim.yaml"
         sim_config.write_text(yaml.safe_dump(settings), encoding="utf-8")
-        args += ["--config", str(sim_config)]
-    try:
-        sim = stack.enter_context(SimProcess(*args))
-    except SimProcessError as exc:
-        raise UserError(str(exc).splitlines()[0]) from None
-    print(f"tokenswarm: simulated engine (preset {preset}) at {sim.url}", flush=True)
-    return sim.url
+    return start_simulator(stack, cfg["sim"]["preset"], sim_config)
 
 
 def _start_agent(stack: ExitStack, cfg: dict[str, Any], run_id: str, host: str,
